@@ -1,0 +1,129 @@
+# hitl — build, test and benchmark.
+#
+#   make          bin/hitlc, lib/libhitl.a (everything else out of tree in build/)
+#   make deps     install missing build dependencies (Debian: apt-get)
+#   make check    deps, build, every test, then the whole suite again under ASan+UBSan
+#   make bench    performance ratios (bench/RESULTS.md)
+#   make clean
+#
+# A second configuration builds in its own folder:
+#   make BUILD=build/asan SAN=1 test      (what `make check` runs)
+
+BUILD   ?= build
+SAN     ?=
+CC      ?= cc
+ifeq ($(origin CC),default)
+CC      := cc
+endif
+
+ifeq ($(BUILD),build)
+BINDIR  ?= bin
+LIBDIR  ?= lib
+else
+BINDIR  ?= $(BUILD)/bin
+LIBDIR  ?= $(BUILD)/lib
+endif
+
+PKGS     := libffi sqlite3 jansson libsodium
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
+           -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
+ifeq ($(SAN),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+LDLIBS  += $(PKG_LIBS) -ldl -lm
+
+# generated code is not ours to make warning-free
+GEN_CFLAGS := -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
+
+LIB_SRC  := $(filter-out compiler/hitlc.c vm/hitlvm.c, \
+              $(wildcard compiler/*.c vm/*.c stdlib/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) \
+            $(BUILD)/obj/gen/parser.o $(BUILD)/obj/gen/lexer.o
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps check test test-unit test-lang test-cli bench clean demo
+all: deps $(BINDIR)/hitlc $(LIBDIR)/libhitl.a
+
+# ---- dependencies ---------------------------------------------------------
+# tool-or-pkg-config-name:debian-package
+DEP_TOOLS := flex:flex bison:bison cc:gcc pkg-config:pkg-config jq:jq \
+             python3:python3 lua5.4:lua5.4 luac5.4:lua5.4
+DEP_PKGS  := libffi:libffi-dev cmocka:libcmocka-dev sqlite3:libsqlite3-dev \
+             jansson:libjansson-dev libsodium:libsodium-dev
+deps:
+	@missing=""; \
+	for d in $(DEP_TOOLS); do t=$${d%%:*}; p=$${d#*:}; \
+	  command -v $$t >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for d in $(DEP_PKGS); do t=$${d%%:*}; p=$${d#*:}; \
+	  { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $$t; } || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+# ---- generated front end --------------------------------------------------
+$(BUILD)/gen/parser.c $(BUILD)/gen/parser.h: grammar/parser.y
+	@mkdir -p $(BUILD)/gen
+	bison -Wall -Werror --header=$(BUILD)/gen/parser.h -o $(BUILD)/gen/parser.c $<
+
+$(BUILD)/gen/lexer.c $(BUILD)/gen/lexer.h: grammar/lexer.l $(BUILD)/gen/parser.h
+	@mkdir -p $(BUILD)/gen
+	flex --header-file=$(BUILD)/gen/lexer.h -o $(BUILD)/gen/lexer.c $<
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(GEN_CFLAGS) -c $< -o $@
+
+# every compiler object may include the generated headers
+$(BUILD)/obj/%.o: %.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# ---- products -------------------------------------------------------------
+$(LIBDIR)/libhitl.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BINDIR)/hitlc: $(BUILD)/obj/compiler/hitlc.o $(LIBDIR)/libhitl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- tests ----------------------------------------------------------------
+$(BUILD)/tests/%: tests/unit/%.c $(LIBDIR)/libhitl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBDIR)/libhitl.a $(LDLIBS) -lcmocka
+
+test-unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+test-lang: $(BINDIR)/hitlc
+	python3 tests/run_lang.py --hitlc $(BINDIR)/hitlc tests/lang
+
+test-cli: $(BINDIR)/hitlc
+	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; BINDIR=$(BINDIR) bash $$t; done
+
+test: test-unit test-lang test-cli
+
+check: deps
+	$(MAKE) all
+	$(MAKE) test
+	$(MAKE) BUILD=build/asan SAN=1 test
+	@echo "make check: all suites passed (plain and ASan+UBSan)"
+
+# ---- benchmarks -----------------------------------------------------------
+bench: deps all
+	bash bench/run.sh $(BINDIR)
+
+clean:
+	rm -rf build bin lib
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,98 @@
+/* compiler/arena.c — bump allocator for the front end (see arena.h). */
+#include "arena.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../vm/mem.h"
+
+struct ArenaBlock {
+  ArenaBlock *next;
+  size_t used, size;
+  max_align_t data[];
+};
+
+enum { ARENA_BLOCK = 64 * 1024 };
+
+void arena_init(Arena *a) { memset(a, 0, sizeof *a); }
+
+void arena_free(Arena *a) {
+  ArenaBlock *b = a->head;
+  while (b) {
+    ArenaBlock *next = b->next;
+    mem_free(b, sizeof *b + b->size);
+    b = next;
+  }
+  a->head = NULL;
+  a->total = 0;
+}
+
+static _Noreturn void arena_oom(Arena *a) {
+  if (a->oom) longjmp(*a->oom, 1);
+  fputs("hitl: out of memory\n", stderr);
+  abort();
+}
+
+void *arena_alloc(Arena *a, size_t size) {
+  size_t align = sizeof(max_align_t);
+  if (size > SIZE_MAX / 2) arena_oom(a);
+  size = (size + align - 1) / align * align;
+  if (size == 0) size = align;
+  ArenaBlock *b = a->head;
+  if (!b || b->size - b->used < size) {
+    size_t bsize = size > ARENA_BLOCK / 2 ? size : ARENA_BLOCK;
+    if (a->limit && a->total + bsize > a->limit) arena_oom(a);
+    ArenaBlock *nb = mem_alloc(sizeof *nb + bsize);
+    if (!nb) arena_oom(a);
+    a->total += bsize;
+    nb->size = bsize;
+    nb->used = 0;
+    if (b && bsize != ARENA_BLOCK) {
+      /* a big one-off block: keep the current block for small allocations */
+      nb->next = b->next;
+      b->next = nb;
+      nb->used = size;
+      memset(nb->data, 0, size);
+      return nb->data;
+    }
+    nb->next = b;
+    a->head = b = nb;
+  }
+  void *p = (char *)b->data + b->used;
+  b->used += size;
+  memset(p, 0, size);
+  return p;
+}
+
+void *arena_grow(Arena *a, void *old, size_t elem, size_t old_n, size_t new_cap) {
+  if (elem && new_cap > SIZE_MAX / elem) arena_oom(a);
+  void *p = arena_alloc(a, elem * new_cap);
+  if (old && old_n) memcpy(p, old, elem * old_n);
+  return p;
+}
+
+char *arena_strndup(Arena *a, const char *s, size_t n) {
+  if (n == SIZE_MAX) arena_oom(a);
+  char *p = arena_alloc(a, n + 1);
+  if (n) memcpy(p, s, n);
+  p[n] = 0;
+  return p;
+}
+
+char *arena_strdup(Arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
+
+char *arena_printf(Arena *a, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  char *p = arena_alloc(a, (size_t)n + 1);
+  va_start(ap, fmt);
+  vsnprintf(p, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return p;
+}

@@ -1,0 +1,38 @@
+/* compiler/arena.h — bump allocation for everything the front end builds.
+ *
+ * The syntax tree, its strings and the diagnostics' texts are allocated here
+ * and freed all at once with arena_free.  When memory runs out the arena
+ * jumps to the handler that the compile entry point installed (oom), so no
+ * caller has to check for NULL and nothing is leaked. */
+#ifndef HITL_ARENA_H
+#define HITL_ARENA_H
+
+#include <setjmp.h>
+#include <stddef.h>
+
+typedef struct ArenaBlock ArenaBlock;
+
+typedef struct Arena {
+  ArenaBlock *head;
+  jmp_buf *oom;           /* where to jump when an allocation fails; NULL = abort */
+  size_t total;           /* bytes obtained from malloc so far */
+  size_t limit;           /* 0 = no limit; past it allocation fails as if out of memory */
+} Arena;
+
+void arena_init(Arena *a);
+void arena_free(Arena *a);
+/* Zeroed, aligned for any type. Never returns NULL (see oom). */
+void *arena_alloc(Arena *a, size_t size);
+/* Grow an array allocated from the arena: returns a copy with room for
+ * new_cap elements (the old block is simply abandoned). */
+void *arena_grow(Arena *a, void *old, size_t elem, size_t old_n, size_t new_cap);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_strdup(Arena *a, const char *s);
+/* printf into the arena */
+char *arena_printf(Arena *a, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+
+#endif

@@ -1,0 +1,46 @@
+/* grammar/lex.h — state shared by the scanner (lexer.l) and the parser
+ * (parser.y).  Include after the generated parser.h.
+ *
+ * The scanner keeps a stack of open brackets: `(`, `[`, `{` and `i` for an
+ * open string interpolation.  It decides where newlines are ignored (inside
+ * `(` and `[`), repairs unclosed brackets at a `}`, and bounds nesting. */
+#ifndef HITL_LEX_H
+#define HITL_LEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compiler/diag.h"
+
+typedef struct LexFrame { char kind; PsLoc loc; } LexFrame;
+
+typedef struct LexState {
+  Diags *d;
+  Arena *arena;
+  uint32_t line, col;          /* position of the next character */
+  size_t byte;
+  LexFrame *stack;             /* open brackets, innermost last */
+  uint32_t depth, cap;
+  char *buf;                   /* string literal being read */
+  size_t blen, bcap;
+  PsLoc seg;                   /* start of the current string segment */
+  bool interp;                 /* the current string has had an interpolation */
+  uint32_t error_line;         /* last line with a lexical error (0 = none) */
+  bool stop;                   /* a fatal condition: return end of input */
+} LexState;
+
+/* A scanner over src[0..len) (len < 2 GiB); out of memory goes to ps_oom. */
+void *lex_open(LexState *st, const char *src, size_t len);
+void lex_close(void *scanner);
+/* Unwind the parse on allocation failure (parser.y). */
+_Noreturn void ps_oom(void);
+
+/* The raw scanner (lexer.l); the parser's ps_lex applies the newline rule. */
+int lex_raw(PSY_STYPE *lval, PsLoc *lloc, void *scanner);
+/* true when a newline here is ignored: the innermost bracket is ( or [ */
+bool lex_in_parens(const LexState *st);
+/* Forget open ( and [ (after a syntax error), keeping braces and strings. */
+void lex_drop_parens(LexState *st);
+
+#endif

@@ -1,0 +1,41 @@
+/* vm/mem.c — the allocation hook with a fail-the-Nth-allocation mode. */
+#include "mem.h"
+
+#include <stdlib.h>
+
+static long fail_countdown = -1;   /* -1: not initialised from the environment */
+static unsigned long n_allocs;
+
+static void mem_init_env(void) {
+  if (fail_countdown != -1) return;
+  const char *e = getenv("HITL_FAIL_ALLOC");
+  fail_countdown = e ? strtol(e, NULL, 10) : 0;
+  if (fail_countdown < 0) fail_countdown = 0;
+}
+
+static int mem_should_fail(void) {
+  mem_init_env();
+  n_allocs++;
+  if (fail_countdown > 0 && --fail_countdown == 0) return 1;
+  return 0;
+}
+
+void mem_fail_after(long n) { fail_countdown = n > 0 ? n : 0; }
+
+unsigned long mem_count(void) { return n_allocs; }
+
+void *mem_alloc(size_t size) {
+  if (mem_should_fail()) return NULL;
+  return malloc(size ? size : 1);
+}
+
+void *mem_realloc(void *p, size_t old_size, size_t new_size) {
+  (void)old_size;
+  if (mem_should_fail()) return NULL;
+  return realloc(p, new_size ? new_size : 1);
+}
+
+void mem_free(void *p, size_t size) {
+  (void)size;
+  free(p);
+}
