@@ -2,8 +2,8 @@
  *
  * ck_check declares every top-level name first (inputs, params, fns and
  * actions share one namespace, so order does not matter and fns may
- * recurse), then checks inputs and params, actions, fns, rules, thresholds
- * and finally the body.  It reports as many errors as it can in one run; the
+ * recurse), then checks inputs and params, actions, fns, the body, and
+ * last the rules and thresholds.  It reports as many errors as it can in one run; the
  * tree is then ready for the code generator: every expression has its
  * static type, every name and call its resolution, every frame its size. */
 #include <string.h>
@@ -36,12 +36,7 @@ static void declare_global(Ck *c, const char *name, Span span, GlobalKind kind, 
                     "share one namespace", global_kind_text(g->kind), g->span.line);
     return;
   }
-  if (c->ng == c->capg) {
-    uint32_t nc = c->capg ? c->capg * 2 : 32;
-    c->g = arena_grow(c->a, c->g, sizeof *c->g, c->ng, nc);
-    c->capg = nc;
-  }
-  c->g[c->ng++] = (Global){name, span, kind, type ? type : TY_ANY, d, index};
+  ck_add_global(c, (Global){name, span, kind, type ? type : TY_ANY, d, index});
 }
 
 /* A second input, thresholds or rules block. */
@@ -295,14 +290,16 @@ bool ck_check(Ast *ast, Diags *d) {
   for (uint32_t i = 0; i < n; i++)
     if (ast->decls.v[i]->kind == D_FN) check_fn(c, ast->decls.v[i], (int)i);
   propagate_waits(c);
+
+  ck_begin_frame(c, CK_BODY, NULL, -1);
+  ck_stmts(c, &ast->body);
+  ast->body_nslots = ck_end_frame(c);
+
+  /* after the fns (which of them wait) and the body (its locals' names) */
   for (uint32_t i = 0; i < n; i++) {
     Decl *decl = ast->decls.v[i];
     if (decl->kind == D_RULES) check_rules(c, decl);
     else if (decl->kind == D_THRESHOLDS) check_thresholds(c, decl);
   }
-
-  ck_begin_frame(c, CK_BODY, NULL, -1);
-  ck_stmts(c, &ast->body);
-  ast->body_nslots = ck_end_frame(c);
   return d->errors == errors;
 }

@@ -45,6 +45,7 @@ typedef struct Ck {
   Arena *a;             /* the tree's arena: type texts, edit targets, scopes */
 
   Global *g; uint32_t ng, capg;
+  uint32_t *gh, ghcap;  /* open-addressing index of g by name: i + 1, 0 = empty */
 
   Local *loc; uint32_t nloc, caploc;
   uint32_t frame;       /* first local of the current frame */
@@ -60,6 +61,10 @@ typedef struct Ck {
   /* fns that call actions or wait for people cannot be called from rules */
   bool *waits;                            /* per decl index */
   struct { int from, to; } *calls; uint32_t ncalls, capcalls;  /* fn -> fn edges */
+
+  /* every local declared in the body and fns, to tell a rule that uses one
+   * that it cannot (rather than that it is undeclared) */
+  const char **seen; uint32_t nseen, capseen;
 } Ck;
 
 /* check_expr.c */
@@ -69,6 +74,7 @@ TypeSet ck_expr(Ck *c, Expr *e);
 bool ck_fits(TypeSet have, TypeSet want);
 const char *ck_ty(Ck *c, TypeSet t);
 Global *ck_global(Ck *c, const char *name);
+void ck_add_global(Ck *c, Global g);          /* the name must not be there yet */
 int ck_builtin(const char *name);            /* row in HITL_BUILTINS or -1 */
 bool ck_is_context_keyword(const char *name);
 /* Check that e is a constant (literals, negated numbers, lists and maps of
@@ -84,6 +90,7 @@ uint32_t ck_open(Ck *c);                      /* start a block; returns what ck_
 void ck_close(Ck *c, uint32_t saved);
 int ck_declare(Ck *c, const char *name, Span span, TypeSet type);
 Local *ck_local(Ck *c, const char *name);
+bool ck_seen_local(Ck *c, const char *name);
 void ck_begin_frame(Ck *c, CkMode mode, Decl *decl, int decl_index);
 uint32_t ck_end_frame(Ck *c);                 /* returns the slots the frame needs */
 void ck_note_wait(Ck *c);

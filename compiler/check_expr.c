@@ -58,10 +58,41 @@ bool ck_fits(TypeSet have, TypeSet want) {
 
 const char *ck_ty(Ck *c, TypeSet t) { return ast_type_text(c->a, t ? t : TY_ANY); }
 
+static uint32_t hash_name(const char *s) {
+  uint32_t h = 2166136261u;   /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
 Global *ck_global(Ck *c, const char *name) {
-  for (uint32_t i = 0; i < c->ng; i++)
-    if (strcmp(c->g[i].name, name) == 0) return &c->g[i];
-  return NULL;
+  if (!c->ghcap) return NULL;
+  for (uint32_t h = hash_name(name) & (c->ghcap - 1);; h = (h + 1) & (c->ghcap - 1)) {
+    uint32_t i = c->gh[h];
+    if (!i) return NULL;
+    if (strcmp(c->g[i - 1].name, name) == 0) return &c->g[i - 1];
+  }
+}
+
+static void index_global(Ck *c, uint32_t i) {
+  uint32_t h = hash_name(c->g[i].name) & (c->ghcap - 1);
+  while (c->gh[h]) h = (h + 1) & (c->ghcap - 1);
+  c->gh[h] = i + 1;
+}
+
+void ck_add_global(Ck *c, Global g) {
+  if (c->ng == c->capg) {
+    uint32_t nc = c->capg ? c->capg * 2 : 32;
+    c->g = arena_grow(c->a, c->g, sizeof *c->g, c->ng, nc);
+    c->capg = nc;
+  }
+  c->g[c->ng++] = g;
+  if (c->ng * 2 > c->ghcap) {   /* keep the table at most half full */
+    c->ghcap = c->ghcap ? c->ghcap * 2 : 64;
+    c->gh = arena_alloc(c->a, c->ghcap * sizeof *c->gh);
+    for (uint32_t i = 0; i < c->ng; i++) index_global(c, i);
+  } else {
+    index_global(c, c->ng - 1);
+  }
 }
 
 void ck_cond(Ck *c, Expr *e, const char *what) {
@@ -153,10 +184,12 @@ static TypeSet name_expr(Ck *c, Expr *e) {
     diag_hint(c->d, "call it: %s(...)", n);
     return TY_ANY;
   }
-  if (c->mode == CK_RULE) {
+  if (c->mode == CK_RULE && ck_seen_local(c, n)) {
     diag_error(c->d, e->span, "'%s' is not available in a rule", n);
-    diag_hint(c->d, "a rule may read the risk context (action, args, confidence, ...), "
-                    "inputs and params");
+    diag_hint(c->d, "a rule sees the risk context (action, args, confidence, ...), inputs, "
+                    "params and functions, not the body's variables");
+  } else if (c->mode != CK_RULE && context_index(n) >= 0) {
+    diag_error(c->d, e->span, "'%s' is only available in rule conditions", n);
   } else {
     diag_error(c->d, e->span, "undeclared name '%s'", n);
   }
@@ -293,6 +326,14 @@ static TypeSet call_expr(Ck *c, Expr *e) {
                  "'with confidence' must follow an action call; '%s' is not an action", n);
     } else if (!ck_fits(ct, TY_FLOAT)) {
       diag_error(c->d, conf->span, "confidence must be float, found %s", ck_ty(c, ct));
+    } else {
+      /* a literal out of range is certainly wrong */
+      bool neg = conf->kind == E_UNARY && conf->u.op.op == OP_NEG;
+      Expr *lit = neg ? conf->u.op.a : conf;
+      double v = lit->kind == E_FLOAT ? lit->u.f : lit->kind == E_INT ? (double)lit->u.i : 0.5;
+      if (neg) v = -v;
+      if (!(v >= 0.0 && v <= 1.0))
+        diag_error(c->d, conf->span, "confidence must be between 0 and 1, found %g", v);
     }
   }
   if (e->u.call.because) {
@@ -314,35 +355,29 @@ static TypeSet op_error(Ck *c, Expr *e, TypeSet a, TypeSet b) {
   return TY_ANY;
 }
 
-static TypeSet logic_operand(Ck *c, Expr *e, Expr *x, const char *side) {
-  TypeSet t = ck_expr(c, x);
-  if (!(t & TY_BOOL))
-    diag_error(c->d, x->span, "%soperand of '%s' must be bool, found %s", side,
-               ast_op_text(e->u.op.op), ck_ty(c, t));
-  return t;
-}
-
 static TypeSet unary_expr(Ck *c, Expr *e) {
-  if (e->u.op.op == OP_NOT) {
-    logic_operand(c, e, e->u.op.a, "");
-    return TY_BOOL;
-  }
+  bool not = e->u.op.op == OP_NOT;
   TypeSet a = ck_expr(c, e->u.op.a);
-  if (!(a & TY_NUM)) {
-    diag_error(c->d, e->span, "operand of '-' must be int or float, found %s", ck_ty(c, a));
-    return TY_ANY;
+  TypeSet want = not ? TY_BOOL : TY_NUM;
+  if (!(a & want)) {
+    diag_error(c->d, e->span, "operator '%s' cannot take %s", ast_op_text(e->u.op.op),
+               ck_ty(c, a));
+    diag_hint(c->d, "its operand must be %s", ck_ty(c, want));
+    return not ? TY_BOOL : TY_ANY;
   }
-  return a & TY_NUM;
+  return not ? TY_BOOL : a & TY_NUM;
 }
 
 static TypeSet binary_expr(Ck *c, Expr *e) {
   Op op = e->u.op.op;
+  TypeSet a = ck_expr(c, e->u.op.a), b = ck_expr(c, e->u.op.b);
   if (op == OP_AND || op == OP_OR) {
-    logic_operand(c, e, e->u.op.a, "left ");
-    logic_operand(c, e, e->u.op.b, "right ");
+    if (!(a & TY_BOOL) || !(b & TY_BOOL)) {
+      op_error(c, e, a, b);
+      diag_hint(c->d, "both operands must be bool; compare first, e.g. n != 0");
+    }
     return TY_BOOL;
   }
-  TypeSet a = ck_expr(c, e->u.op.a), b = ck_expr(c, e->u.op.b);
   bool nums = (a & TY_NUM) && (b & TY_NUM);
   bool strs = (a & TY_STRING) && (b & TY_STRING);
   switch (op) {

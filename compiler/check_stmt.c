@@ -36,6 +36,14 @@ int ck_declare(Ck *c, const char *name, Span span, TypeSet type) {
     c->loc = arena_grow(c->a, c->loc, sizeof *c->loc, c->nloc, nc);
     c->caploc = nc;
   }
+  if (c->mode == CK_BODY || c->mode == CK_FN) {
+    if (c->nseen == c->capseen) {
+      uint32_t nc = c->capseen ? c->capseen * 2 : 32;
+      c->seen = arena_grow(c->a, c->seen, sizeof *c->seen, c->nseen, nc);
+      c->capseen = nc;
+    }
+    c->seen[c->nseen++] = name;
+  }
   int slot = (int)(c->nloc - c->frame);
   c->loc[c->nloc++] = (Local){name, span, type ? type : TY_ANY, slot};
   if ((uint32_t)slot + 1 > c->maxslots) c->maxslots = (uint32_t)slot + 1;
@@ -46,6 +54,12 @@ Local *ck_local(Ck *c, const char *name) {
   for (uint32_t i = c->nloc; i > c->frame; i--)
     if (strcmp(c->loc[i - 1].name, name) == 0) return &c->loc[i - 1];
   return NULL;
+}
+
+bool ck_seen_local(Ck *c, const char *name) {
+  for (uint32_t i = 0; i < c->nseen; i++)
+    if (strcmp(c->seen[i], name) == 0) return true;
+  return false;
 }
 
 void ck_begin_frame(Ck *c, CkMode mode, Decl *decl, int decl_index) {
