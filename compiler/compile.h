@@ -1,0 +1,36 @@
+/* compiler/compile.h — source file to checked tree in one call.
+ *
+ * hitlc and hitlvm (which compiles a .hitl on the fly) share this sequence,
+ * so both report the same diagnostics for the same file:
+ *
+ *   char *src; size_t len;
+ *   int err = cp_read_file(path, &src, &len);      // errno value, 0 = read
+ *   Diags d; Ast *ast;
+ *   bool ok = cp_front(path, src, len, &d, &ast);  // parse, then check
+ *   diag_print(&d, stderr, isatty(2));
+ *   ast_free(ast); diag_free(&d); cp_free_text(src, len);
+ */
+#ifndef HITL_COMPILE_H
+#define HITL_COMPILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ast.h"
+#include "diag.h"
+
+/* Read a whole file as bytes (it may hold NUL bytes).  On success *text is
+ * NUL-terminated (not counted in *len) and belongs to the caller
+ * (cp_free_text); on failure returns the errno value (EISDIR for a
+ * directory, ENOMEM when out of memory) and leaves *text NULL. */
+int cp_read_file(const char *path, char **text, size_t *len);
+void cp_free_text(char *text, size_t len);
+
+/* Initialise d (name is the file name diagnostics show), parse src, and run
+ * the checker unless parsing reported an error.  Returns true when there is
+ * no error (warnings allowed).  With out, *out receives the tree, also on
+ * errors (the caller frees it with ast_free); without, it is freed here.
+ * The caller always calls diag_free(d); src must outlive d. */
+bool cp_front(const char *name, const char *src, size_t len, Diags *d, Ast **out);
+
+#endif
