@@ -27,8 +27,8 @@ int cp_read_file(const char *path, char **text, size_t *len) {
   }
   /* The size is a hint only: pipes report 0, and a file may change. */
   size_t cap = 4096;
-  if (S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX - 1)
-    cap = (size_t)st.st_size + 1;
+  if (S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX - 2)
+    cap = (size_t)st.st_size + 2;   /* the NUL, and one byte to see the end */
   char *buf = mem_alloc(cap);
   size_t n = 0;
   int err = buf ? 0 : ENOMEM;
@@ -58,25 +58,13 @@ int cp_read_file(const char *path, char **text, size_t *len) {
     mem_free(buf, cap);
     return err;
   }
-  /* Exactly len + 1 bytes, so cp_free_text knows the size.  (For a regular
-   * file the first buffer already fits.) */
-  if (cap > n + 1) {
-    char *nb = mem_realloc(buf, cap, n + 1);
-    if (!nb) {
-      mem_free(buf, cap);
-      return ENOMEM;
-    }
-    buf = nb;
-  }
   buf[n] = '\0';
   *text = buf;
   *len = n;
   return 0;
 }
 
-void cp_free_text(char *text, size_t len) {
-  if (text) mem_free(text, len + 1);
-}
+void cp_free_text(char *text) { mem_free(text, 0); }
 
 bool cp_front(const char *name, const char *src, size_t len, Diags *d, Ast **out) {
   diag_init(d, name, src, len);

@@ -8,7 +8,7 @@
  *   Diags d; Ast *ast;
  *   bool ok = cp_front(path, src, len, &d, &ast);  // parse, then check
  *   diag_print(&d, stderr, isatty(2));
- *   ast_free(ast); diag_free(&d); cp_free_text(src, len);
+ *   ast_free(ast); diag_free(&d); cp_free_text(src);
  */
 #ifndef HITL_COMPILE_H
 #define HITL_COMPILE_H
@@ -24,7 +24,7 @@
  * (cp_free_text); on failure returns the errno value (EISDIR for a
  * directory, ENOMEM when out of memory) and leaves *text NULL. */
 int cp_read_file(const char *path, char **text, size_t *len);
-void cp_free_text(char *text, size_t len);
+void cp_free_text(char *text);
 
 /* Initialise d (name is the file name diagnostics show), parse src, and run
  * the checker unless parsing reported an error.  Returns true when there is

@@ -133,7 +133,7 @@ static int run_check(const Options *o) {
     status = EXIT_PLAYBOOK;
   }
   diag_free(&d);
-  cp_free_text(src, len);
+  cp_free_text(src);
   return status;
 }
 
