@@ -25,9 +25,12 @@ typedef struct LexState {
   char *buf;                   /* string literal being read */
   size_t blen, bcap;
   PsLoc seg;                   /* start of the current string segment */
+  PsLoc quote;                 /* opening quote of the current string */
   bool interp;                 /* the current string has had an interpolation */
   uint32_t error_line;         /* last line with a lexical error (0 = none) */
   bool stop;                   /* a fatal condition: return end of input */
+  uint32_t dropped;            /* ( and [ forgotten by lex_drop_parens, not yet closed */
+  bool unmatched;              /* the last token was a closing bracket with no opener */
 } LexState;
 
 /* A scanner over src[0..len) (len < 2 GiB); out of memory goes to ps_oom. */

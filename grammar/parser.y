@@ -24,6 +24,21 @@ typedef struct PsCtx PsCtx;
 
 %code provides {
 Ast *ps_parse(const char *src, size_t len, Diags *d);
+
+/* The token stream exactly as the grammar sees it (after the newline rule),
+ * for tests and tools.  Tokens and their texts live in `arena`; the list
+ * ends with a token of kind 0 (end of input). */
+typedef struct PsToken {
+  int kind;               /* a psy_tokentype value, or a character ('+', '{') */
+  Span span;
+  int64_t i;              /* INT, DURATION */
+  double f;               /* FLOAT */
+  const char *s;          /* IDENT, STRING, STR_* */
+  size_t len;
+} PsToken;
+size_t ps_tokens(const char *src, size_t len, Diags *d, Arena *arena, PsToken **out);
+/* A token kind's name as diagnostics print it ("end of line", "'+'"). */
+const char *ps_token_name(int kind);
 }
 
 %define api.pure full
@@ -53,6 +68,8 @@ struct PsCtx {
   int last;                   /* last token handed to the parser (0 = none yet) */
   int pending;                /* a token held back while an NL is inserted */
   bool has_pending;
+  bool skipping;              /* recovering: dropping tokens to the statement's end */
+  uint32_t skip_depth;
   PSY_STYPE pending_val;
   PsLoc pending_loc;
   struct { Expr **v; uint32_t n, cap; } minlits;   /* 9223372036854775808 literals */
@@ -217,8 +234,8 @@ decl
       d->u.fn.body = $7;
       ast_push_decl(ctx->ast, d);
     }
-  | K_THRESHOLDS '{' thresholds '}'
-  | K_RULES '{' rules '}'
+  | K_THRESHOLDS '{' thresholds '}' { ctx->ast->decls.v[ctx->ast->decls.n - 1]->span = sp(@1); }
+  | K_RULES '{' rules '}' { ctx->ast->decls.v[ctx->ast->decls.n - 1]->span = sp(@1); }
   ;
 
 input_fields
@@ -863,32 +880,62 @@ static bool ps_continues(int t) {
   }
 }
 
-static int psy_lex(PSY_STYPE *lval, PsLoc *lloc, PsCtx *ctx) {
+/* One token for the grammar: the scanner's, less the newlines that do not
+ * end anything, plus an NL before every `}` and before the end. */
+static int ps_next(PSY_STYPE *lval, PsLoc *lloc, PsCtx *ctx) {
   int t;
-  if (ctx->pending >= 0 && ctx->has_pending) {
-    t = ctx->pending;
+  if (ctx->has_pending) {
+    ctx->has_pending = false;
     *lval = ctx->pending_val;
     *lloc = ctx->pending_loc;
-    ctx->has_pending = false;
-  } else {
-    for (;;) {
-      t = ctx->lex.stop ? 0 : lex_raw(lval, lloc, ctx->scanner);
-      if (t == NL && (ps_continues(ctx->last) || lex_in_parens(&ctx->lex))) continue;
+    return ctx->pending;
+  }
+  for (;;) {
+    ctx->lex.unmatched = false;
+    t = ctx->lex.stop ? 0 : lex_raw(lval, lloc, ctx->scanner);
+    if (t == NL && (ps_continues(ctx->last) || lex_in_parens(&ctx->lex))) continue;
+    /* closing brackets whose openers recovery dropped, or met while skipping */
+    if (ctx->lex.unmatched) {
+      if ((t == ')' || t == ']') && ctx->lex.dropped) { ctx->lex.dropped--; continue; }
+      if (t == '}' && ctx->skipping) continue;
+    }
+    break;
+  }
+  if ((t == '}' || t == 0) && !ps_continues(ctx->last)) {
+    /* end the last statement of the block (or of the file) */
+    ctx->pending = t;
+    ctx->has_pending = true;
+    ctx->pending_val = *lval;
+    ctx->pending_loc = *lloc;
+    lloc->last_line = lloc->first_line;
+    lloc->last_column = lloc->first_column;
+    lloc->last_byte = lloc->first_byte;
+    t = NL;
+  }
+  return t;
+}
+
+static uint32_t ps_brace_depth(const PsCtx *ctx) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < ctx->lex.depth; i++) n += ctx->lex.stack[i].kind == '{';
+  return n;
+}
+
+static int psy_lex(PSY_STYPE *lval, PsLoc *lloc, PsCtx *ctx) {
+  int t;
+  for (;;) {
+    t = ps_next(lval, lloc, ctx);
+    ctx->last = t;
+    if (!ctx->skipping) break;
+    /* after a syntax error: skip to the end of the statement at the depth of
+     * the error, passing over whole blocks, so recovery does not stop inside
+     * a block and then trip over its closing brace */
+    uint32_t depth = ps_brace_depth(ctx);
+    if (t == 0 || ((t == NL || t == '}') && depth <= ctx->skip_depth)) {
+      ctx->skipping = false;
       break;
     }
-    if ((t == '}' || t == 0) && !ps_continues(ctx->last)) {
-      /* end the last statement of the block (or of the file) */
-      ctx->pending = t;
-      ctx->has_pending = true;
-      ctx->pending_val = *lval;
-      ctx->pending_loc = *lloc;
-      lloc->last_line = lloc->first_line;
-      lloc->last_column = lloc->first_column;
-      lloc->last_byte = lloc->first_byte;
-      t = NL;
-    }
   }
-  ctx->last = t;
   return t;
 }
 
@@ -896,8 +943,23 @@ static void psy_error(PsLoc *loc, PsCtx *ctx, const char *msg) {
   if (ctx->lex.stop) return;
   /* an unclosed ( or [ would hide every later newline from recovery */
   lex_drop_parens(&ctx->lex);
+  /* skip the rest of the statement, unless the offending token ends it */
+  if (ctx->last != NL && ctx->last != 0 && ctx->last != '}') {
+    ctx->skipping = true;
+    ctx->skip_depth = ps_brace_depth(ctx) - (ctx->last == '{' ? 1 : 0);
+  }
   /* a lexical error on this line already explains it */
   if (ctx->lex.error_line && ctx->lex.error_line == loc->first_line) return;
+  if (ctx->last == 0) {
+    /* the end of the file inside a block: point at the brace left open */
+    for (uint32_t i = ctx->lex.depth; i > 0; i--) {
+      if (ctx->lex.stack[i - 1].kind == '{') {
+        diag_error(ctx->d, sp(ctx->lex.stack[i - 1].loc), "this '{' is never closed");
+        diag_hint(ctx->d, "add the missing '}'");
+        return;
+      }
+    }
+  }
   if (strcmp(msg, "memory exhausted") == 0) {
     diag_error(ctx->d, sp(*loc), "expression nested too deeply");
     ctx->lex.stop = true;
@@ -912,6 +974,7 @@ static void set_depth(PsCtx *ctx, Expr *e, uint32_t child_depth) {
   e->depth = child_depth + 1;
   if (e->depth > FRONT_MAX_EXPR_DEPTH && !ctx->too_deep) {
     ctx->too_deep = true;
+    ctx->lex.stop = true;   /* stop reading: the rest would only cost memory */
     diag_error(ctx->d, e->span, "expression nested too deeply (more than %d levels)", FRONT_MAX_EXPR_DEPTH);
   }
 }
@@ -1067,6 +1130,60 @@ Ast *ps_parse(const char *src, size_t len, Diags *d) {
   ast->arena.oom = NULL;
   d->arena.oom = NULL;
   return ast;
+}
+
+size_t ps_tokens(const char *src, size_t len, Diags *d, Arena *arena, PsToken **out) {
+  PsCtx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  Ast dummy;
+  memset(&dummy, 0, sizeof dummy);
+  ctx.ast = &dummy;
+  ctx.d = d;
+  ctx.src = src;
+  ctx.len = len;
+  ctx.lex.d = d;
+  ctx.lex.arena = arena;
+  ctx.lex.line = 1;
+  ctx.lex.col = 1;
+  size_t n = 0, cap = 64;
+  PsToken *v = arena_alloc(arena, cap * sizeof *v);
+  ctx.scanner = lex_open(&ctx.lex, src, len);
+  for (;;) {
+    PSY_STYPE val;
+    PsLoc loc;
+    memset(&val, 0, sizeof val);
+    memset(&loc, 0, sizeof loc);
+    int t = psy_lex(&val, &loc, &ctx);
+    if (n == cap) {
+      v = arena_grow(arena, v, sizeof *v, n, cap * 2);
+      cap *= 2;
+    }
+    PsToken tok = { .kind = t, .span = sp(loc) };
+    if (t == INT || t == DURATION || t == INT_MIN_LIT) tok.i = val.i;
+    if (t == FLOAT) tok.f = val.f;
+    if (t == IDENT || t == STRING || t == STR_BEGIN || t == STR_MID || t == STR_END) {
+      tok.s = val.str.s;
+      tok.len = val.str.len;
+    }
+    v[n++] = tok;
+    if (t == 0) break;
+  }
+  lex_close(ctx.scanner);
+  mem_free(ctx.lex.buf, ctx.lex.bcap);
+  *out = v;
+  return n;
+}
+
+const char *ps_token_name(int kind) {
+  if (kind == 0) return "end of file";
+  if (kind > 0 && kind < 256) {
+    static char one[256][4];
+    one[kind][0] = '\'';
+    one[kind][1] = (char)kind;
+    one[kind][2] = '\'';
+    return one[kind];
+  }
+  return yysymbol_name(YYTRANSLATE(kind));
 }
 
 void ast_free(Ast *ast) {
