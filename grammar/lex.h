@@ -22,6 +22,10 @@ typedef struct LexState {
   size_t byte;
   LexFrame *stack;             /* open brackets, innermost last */
   uint32_t depth, cap;
+  void *flex[8];               /* blocks flex allocated (see lexalloc) */
+  int nflex;
+  char *src_copy;              /* the source with two NULs after it, for flex */
+  size_t src_copy_len;
   char *buf;                   /* string literal being read */
   size_t blen, bcap;
   PsLoc seg;                   /* start of the current string segment */
@@ -30,12 +34,16 @@ typedef struct LexState {
   uint32_t error_line;         /* last line with a lexical error (0 = none) */
   bool stop;                   /* a fatal condition: return end of input */
   uint32_t dropped;            /* ( and [ forgotten by lex_drop_parens, not yet closed */
-  bool unmatched;              /* the last token was a closing bracket with no opener */
+  bool unmatched;
+  bool hard_nl;                /* this NL (a `;`, or a line that ended a broken string) always ends a statement */              /* the last token was a closing bracket with no opener */
 } LexState;
 
-/* A scanner over src[0..len) (len < 2 GiB); out of memory goes to ps_oom. */
-void *lex_open(LexState *st, const char *src, size_t len);
+/* A scanner over src[0..len) (len < 2 GiB) into *scanner, which is set
+ * before anything that can fail after it; out of memory goes to ps_oom. */
+void lex_open(LexState *st, const char *src, size_t len, void **scanner);
 void lex_close(void *scanner);
+/* After an out-of-memory unwind: free whatever the scanner had allocated. */
+void lex_abandon(LexState *st);
 /* Unwind the parse on allocation failure (parser.y). */
 _Noreturn void ps_oom(void);
 

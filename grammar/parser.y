@@ -66,6 +66,7 @@ struct PsCtx {
   const char *src;
   size_t len;
   int last;                   /* last token handed to the parser (0 = none yet) */
+  int before_last;            /* the one before it */
   int pending;                /* a token held back while an NL is inserted */
   bool has_pending;
   bool skipping;              /* recovering: dropping tokens to the statement's end */
@@ -892,8 +893,14 @@ static int ps_next(PSY_STYPE *lval, PsLoc *lloc, PsCtx *ctx) {
   }
   for (;;) {
     ctx->lex.unmatched = false;
+    ctx->lex.hard_nl = false;
     t = ctx->lex.stop ? 0 : lex_raw(lval, lloc, ctx->scanner);
-    if (t == NL && (ps_continues(ctx->last) || lex_in_parens(&ctx->lex))) continue;
+    if (t == NL) {
+      if (ctx->last == NL || ctx->last == 0) continue;        /* blank lines, the start */
+      if (!ctx->lex.hard_nl &&
+          ((ps_continues(ctx->last) && ctx->before_last != '.') || lex_in_parens(&ctx->lex)))
+        continue;
+    }
     /* closing brackets whose openers recovery dropped, or met while skipping */
     if (ctx->lex.unmatched) {
       if ((t == ')' || t == ']') && ctx->lex.dropped) { ctx->lex.dropped--; continue; }
@@ -901,7 +908,7 @@ static int ps_next(PSY_STYPE *lval, PsLoc *lloc, PsCtx *ctx) {
     }
     break;
   }
-  if ((t == '}' || t == 0) && !ps_continues(ctx->last)) {
+  if ((t == '}' || t == 0) && (!ps_continues(ctx->last) || ctx->before_last == '.')) {
     /* end the last statement of the block (or of the file) */
     ctx->pending = t;
     ctx->has_pending = true;
@@ -925,13 +932,16 @@ static int psy_lex(PSY_STYPE *lval, PsLoc *lloc, PsCtx *ctx) {
   int t;
   for (;;) {
     t = ps_next(lval, lloc, ctx);
+    /* after '.', a keyword is a field name: it ends a line like a name */
+    ctx->before_last = ctx->last;
     ctx->last = t;
     if (!ctx->skipping) break;
     /* after a syntax error: skip to the end of the statement at the depth of
      * the error, passing over whole blocks, so recovery does not stop inside
      * a block and then trip over its closing brace */
-    uint32_t depth = ps_brace_depth(ctx);
-    if (t == 0 || ((t == NL || t == '}') && depth <= ctx->skip_depth)) {
+    /* an NL inserted before a `}`: the scanner has already closed that brace */
+    uint32_t depth = ps_brace_depth(ctx) + (ctx->has_pending && ctx->pending == '}');
+    if (t == 0 || (t == NL && depth <= ctx->skip_depth) || (t == '}' && depth < ctx->skip_depth)) {
       ctx->skipping = false;
       break;
     }
@@ -1088,8 +1098,27 @@ Ast *ps_parse(const char *src, size_t len, Diags *d) {
   memset(ast, 0, sizeof *ast);
   arena_init(&ast->arena);
 
-  PsCtx *ctx = arena_alloc(&ast->arena, sizeof *ctx);
+  /* volatile: read after longjmp */
+  PsCtx *volatile ctx = NULL;
   jmp_buf jb, *saved = ps_oom_jmp;
+  jmp_buf *saved_diag = d->arena.oom;
+  ps_oom_jmp = &jb;
+  ast->arena.oom = &jb;
+  if (setjmp(jb)) {
+    /* out of memory somewhere below: give up on this source */
+    ps_oom_jmp = saved;
+    ast->arena.oom = NULL;
+    d->arena.oom = saved_diag;
+    if (ctx) {
+      lex_abandon(&ctx->lex);
+      mem_free(ctx->lex.buf, ctx->lex.bcap);
+    }
+    diag_error(d, (Span){1, 1, 0}, "out of memory while parsing");
+    return ast;
+  }
+  d->arena.oom = &jb;
+
+  ctx = arena_alloc(&ast->arena, sizeof *ctx);
   ctx->ast = ast;
   ctx->d = d;
   ctx->src = src;
@@ -1099,23 +1128,10 @@ Ast *ps_parse(const char *src, size_t len, Diags *d) {
   ctx->lex.line = 1;
   ctx->lex.col = 1;
 
-  if (setjmp(jb)) {
-    /* out of memory somewhere below: give up on this source */
-    ps_oom_jmp = saved;
-    ast->arena.oom = NULL;
-    if (ctx->scanner) lex_close(ctx->scanner);
-    mem_free(ctx->lex.buf, ctx->lex.bcap);
-    diag_error(d, (Span){1, 1, 0}, "out of memory while parsing");
-    return ast;
-  }
-  ps_oom_jmp = &jb;
-  ast->arena.oom = &jb;
-  d->arena.oom = &jb;
-
   if (len > INT32_MAX) {
     diag_error(d, (Span){1, 1, 0}, "source too large (more than 2 GiB)");
   } else {
-    ctx->scanner = lex_open(&ctx->lex, src, len);
+    lex_open(&ctx->lex, src, len, &ctx->scanner);
     psy_parse(ctx);
     lex_close(ctx->scanner);
     ctx->scanner = NULL;
@@ -1128,7 +1144,7 @@ Ast *ps_parse(const char *src, size_t len, Diags *d) {
 
   ps_oom_jmp = saved;
   ast->arena.oom = NULL;
-  d->arena.oom = NULL;
+  d->arena.oom = saved_diag;
   return ast;
 }
 
@@ -1147,7 +1163,7 @@ size_t ps_tokens(const char *src, size_t len, Diags *d, Arena *arena, PsToken **
   ctx.lex.col = 1;
   size_t n = 0, cap = 64;
   PsToken *v = arena_alloc(arena, cap * sizeof *v);
-  ctx.scanner = lex_open(&ctx.lex, src, len);
+  lex_open(&ctx.lex, src, len, &ctx.scanner);
   for (;;) {
     PSY_STYPE val;
     PsLoc loc;
