@@ -1,0 +1,122 @@
+/* vm/vm.h — the interpreter's interface: one VM runs one instance of a
+ * Module.
+ *
+ *   VM *vm = vm_new(module, &limits);
+ *   vm_bind_actions(vm, my_action_fn, user);
+ *   vm_set_events(vm, my_event_fn, user);
+ *   if (!vm_set_input_json(vm, "{\"order_id\": \"A-1\"}", err, sizeof err)) ...
+ *   switch (vm_run(vm)) { case VM_COMPLETED: vm_result_json(vm) ... }
+ *   vm_free(vm);
+ *
+ * Errors inside the playbook are values (LANGUAGE.md §2): a map {kind,
+ * message, line}.  C functions of the VM report them with vm_raise and return
+ * false; nothing here prints or exits.  Memory and the size limits are
+ * enforced with the uncatchable `memory` kind, the instruction budget with
+ * `fuel`, the call depth with `depth`. */
+#ifndef HITL_VM_H
+#define HITL_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bytecode.h"
+#include "value.h"
+
+typedef struct VmLimits {
+  uint64_t fuel;           /* loop iterations + calls per run segment; 0 = default */
+  size_t heap_bytes;       /* live heap; 0 = default */
+  uint32_t max_depth;      /* call depth; 0 = default */
+  size_t max_string;       /* bytes in one string; 0 = default */
+  uint32_t max_list;       /* elements in one list or map; 0 = default */
+} VmLimits;
+
+#define VM_DEFAULT_FUEL 1000000000ull
+#define VM_DEFAULT_HEAP (512u * 1024 * 1024)
+#define VM_DEFAULT_DEPTH 1000
+#define VM_DEFAULT_STRING (64u * 1024 * 1024)
+#define VM_DEFAULT_LIST (16u * 1024 * 1024)
+
+typedef enum VmStatus {
+  VM_COMPLETED,            /* the body returned (or ran off its end: result nil) */
+  VM_SUSPENDED,            /* waiting at a checkpoint: see vm_pending_json */
+  VM_FAILED,               /* an uncaught error: see vm_error_json */
+} VmStatus;
+
+/* An action binding.  args_json is a JSON object {param: value}; on success
+ * return 0 and set *result_json to a mem_alloc'd JSON text (the VM frees it
+ * with mem_free(p, 0)); on failure return non-zero and set *result_json to a
+ * mem_alloc'd message (or NULL).  The VM checks the result's type. */
+typedef int (*VmActionFn)(void *user, const char *action, const char *args_json, char **result_json);
+
+/* An event for the instance log (LANGUAGE.md §8): kind and a JSON object
+ * with the event's fields (without seq and at, which the log adds). */
+typedef void (*VmEventFn)(void *user, const char *kind, const char *fields_json);
+
+VM *vm_new(const Module *m, const VmLimits *lim);     /* NULL on out of memory */
+void vm_free(VM *vm);
+
+void vm_bind_actions(VM *vm, VmActionFn fn, void *user);   /* every action */
+void vm_set_events(VM *vm, VmEventFn fn, void *user);
+
+/* The run's input (a JSON object) checked against the input block: a missing
+ * required name, a wrong type or an unknown name is refused with a message.
+ * Must be called once before the first vm_run (with "{}" when none). */
+bool vm_set_input_json(VM *vm, const char *json, char *err, size_t n);
+/* --param NAME=VALUE: a string param takes VALUE as text, any other type a
+ * JSON literal of that type (an int widens for a float param). */
+bool vm_set_param(VM *vm, const char *name, const char *value, char *err, size_t n);
+
+/* Run until the playbook completes, fails or suspends. */
+VmStatus vm_run(VM *vm);
+
+/* After VM_COMPLETED: the result as JSON (owned by the VM). */
+const char *vm_result_json(VM *vm);
+/* After VM_FAILED: {"kind","message","line"} as JSON (owned by the VM). */
+const char *vm_error_json(VM *vm);
+const char *vm_error_kind(VM *vm);
+/* After VM_SUSPENDED: the open item's payload as JSON (owned by the VM). */
+const char *vm_pending_json(VM *vm);
+
+/* ---- for the VM's own C code (stdlib, value.c) -------------------------- */
+
+/* Raise a catchable error of `kind` ("type", "arith", "index", "action",
+ * "rejected", "denied", "failed") at the current line; always returns false. */
+bool vm_raise(VM *vm, const char *kind, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+/* Out of memory or a size limit: raise the uncatchable `memory` error and
+ * unwind to vm_run (does not return). */
+_Noreturn void vm_oom(VM *vm, const char *what);
+
+/* C resources held across code that may vm_oom (a jansson tree, a buffer):
+ * push a cleanup, pop it when done (run = call fn now).  An out-of-memory
+ * unwind runs every pending cleanup.  LIFO. */
+void vm_cleanup_push(VM *vm, void (*fn)(void *), void *p);
+void vm_cleanup_pop(VM *vm, bool run);
+
+/* Keep a value reachable while C code allocates (LIFO). */
+void vm_push_root(VM *vm, Value v);
+void vm_pop_root(VM *vm, int n);
+
+/* Heap: a new object (zeroed after its header) and the arrays objects own.
+ * Both count against the heap limit, may collect first, and never return
+ * NULL (vm_oom instead). */
+Obj *gc_new(VM *vm, size_t size, uint8_t type);
+void *gc_realloc(VM *vm, void *p, size_t old_size, size_t new_size);
+void gc_free_array(VM *vm, void *p, size_t size);
+
+/* Limits as the VM enforces them (value.c checks sizes against these). */
+size_t vm_max_string(const VM *vm);
+uint32_t vm_max_list(const VM *vm);
+
+/* now(): the clock as a float, logged as an event (LANGUAGE.md §8). */
+double vm_now(VM *vm);
+
+/* A host-side GC stress switch for tests: collect at every allocation.
+ * Also on when the environment has HITL_GC_STRESS=1. */
+void vm_gc_stress(VM *vm, bool on);
+
+#endif
