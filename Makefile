@@ -49,7 +49,8 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps check test test-unit test-lang test-cli bench clean demo
-all: deps $(BINDIR)/hitlc $(LIBDIR)/libhitl.a
+HAVE_HITLVM := $(wildcard vm/hitlvm.c)
+all: deps $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(LIBDIR)/libhitl.a
 
 # ---- dependencies ---------------------------------------------------------
 # tool-or-pkg-config-name:debian-package
@@ -94,6 +95,10 @@ $(LIBDIR)/libhitl.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BINDIR)/hitlc: $(BUILD)/obj/compiler/hitlc.o $(LIBDIR)/libhitl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BINDIR)/hitlvm: $(BUILD)/obj/vm/hitlvm.o $(LIBDIR)/libhitl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

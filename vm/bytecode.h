@@ -107,6 +107,11 @@ typedef struct BcRoute {
   const char *message;       /* deny message, NULL = none */
 } BcRoute;
 
+/* A rule's condition is compiled to a function whose 11 parameters are the
+ * risk context, in this order (LANGUAGE.md §6): action, args, irreversible,
+ * blast, compliance, confidence, threshold, risk, queue, approved, reviewed. */
+enum { BC_RULE_NPARAMS = 11 };
+
 typedef struct BcRule {
   int32_t cond_fn;           /* function returning the condition's bool; -1 = otherwise */
   BcRoute route;
@@ -134,7 +139,7 @@ typedef struct BcCheckpoint {
   int64_t timeout;           /* seconds, -1 = none */
   uint8_t timeout_verdict;   /* 0 approve, 1 reject */
   const char *timeout_reason;
-  bool expression;           /* the expression form: a rejection does not raise */
+  bool raise_on_reject;      /* statement form without a reject block: a rejection raises `rejected` */
 } BcCheckpoint;
 
 typedef struct Module {
