@@ -3,15 +3,23 @@
 #
 #   bash bench/run.sh bin                 (what `make bench` runs)
 #   BENCH_SECTIONS="compile" bash bench/run.sh bin
+#   BENCH_SECTIONS="vm" BENCH_VM_PROGS="fib" bash bench/run.sh bin
 #
-# Builds nothing: BINDIR must already hold hitlc (and, for later sections,
-# hitlvm).  Each section is a function bench_NAME that prints its figures
-# and appends one summary row to $SUMMARY; add a section by writing
-# bench_NAME and listing NAME in SECTIONS.
+# Builds nothing: BINDIR must already hold hitlc and hitlvm.  A section whose
+# binary is missing (or cannot yet do what the section measures) is skipped
+# with a message saying why, and its summary row says "skipped": no figure is
+# ever printed that was not measured in this run.  Each section is a function
+# bench_NAME that prints its figures and appends summary rows to $SUMMARY; add
+# a section by writing bench_NAME and listing NAME in SECTIONS.
+#
+#   compile  hitlc --check vs luac5.4 -p, and hitlc -o vs luac5.4 -o
+#   vm       bench/vm/NAME.hitl on hitlvm vs bench/vm/NAME.lua on lua5.4
 #
 # Environment (all optional):
 #   BENCH_SECTIONS  sections to run, in order     (default: all of SECTIONS)
-#   BENCH_RUNS      timed runs per command; best kept        (default: 5)
+#   BENCH_RUNS      timed runs per compile command; best kept (default: 5)
+#   BENCH_VM_RUNS   timed runs per VM program; best kept      (default: 3)
+#   BENCH_VM_PROGS  VM programs, from bench/vm     (default: all of VM_PROGS)
 #   BENCH_LINES     size of the generated program            (default: 100000)
 #   BENCH_OUT       scratch folder                           (default: build/bench)
 set -euo pipefail
@@ -25,12 +33,14 @@ BINDIR=$(cd "$BINDIR" 2>/dev/null && pwd) || { echo "bench: no folder $1 (run ma
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RUNS=${BENCH_RUNS:-5}
+VM_RUNS=${BENCH_VM_RUNS:-3}
 LINES=${BENCH_LINES:-100000}
 OUT=${BENCH_OUT:-build/bench}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-SECTIONS="compile"
+SECTIONS="compile vm"
+VM_PROGS="loop fib strings collections"
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
 
@@ -43,12 +53,21 @@ need() {
   done
 }
 
-# best_time CMD ARGS... — run CMD $RUNS times (output discarded) and print the
+# row MEASURE RATIO GOAL STATUS — one line of the summary
+row() { printf '%-44s %8s %8s   %s\n' "$@" >>"$SUMMARY"; }
+
+# skip MEASURE WHY — say that a measure was not taken, and record that
+skip() {
+  echo "   SKIPPED: $2"
+  row "$1" "-" "" "skipped (see above)"
+}
+
+# best_of N CMD ARGS... — run CMD N times (output discarded) and print the
 # best wall-clock time in seconds.  Uses time.perf_counter around a
 # subprocess: the fork+exec cost is the same for every tool measured.
 # Fails if any run exits non-zero.
-best_time() {
-  python3 - "$RUNS" "$@" <<'PY'
+best_of() {
+  python3 - "$@" <<'PY'
 import subprocess, sys, time
 runs, cmd = int(sys.argv[1]), sys.argv[2:]
 best = None
@@ -63,18 +82,26 @@ for _ in range(runs):
 print("%.6f" % best)
 PY
 }
+best_time() { best_of "$RUNS" "$@"; }
 
-# fmt_rate LINES SECONDS — lines per second, as an integer
+# rate LINES SECONDS — lines per second, as an integer
 rate() { python3 -c "import sys; print(int(int(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
 ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
+# at_least X GOAL / at_most X GOAL — "met" or "NOT MET"
+at_least() { python3 -c 'import sys; print("met" if float(sys.argv[1]) >= float(sys.argv[2]) else "NOT MET")' "$1" "$2"; }
+at_most()  { python3 -c 'import sys; print("met" if float(sys.argv[1]) <= float(sys.argv[2]) else "NOT MET")' "$1" "$2"; }
 
-# ---- compile speed: hitlc --check against luac5.4 -p -----------------------
+# ---- compile speed: hitlc against luac5.4 -----------------------------------
 bench_compile() {
   need python3 luac5.4
   local hitlc="$BINDIR/hitlc"
-  [[ -x "$hitlc" ]] || die "$hitlc not found or not executable (run make)"
 
   echo "== compile speed: hitlc --check vs luac5.4 -p ($LINES lines, best of $RUNS)"
+  if [[ ! -x "$hitlc" ]]; then
+    skip "compile speed (hitlc/luac5.4 lines/s)" "$hitlc not found or not executable (run make)"
+    skip "full compile (hitlc -o/luac5.4 -o lines/s)" "$hitlc not found or not executable (run make)"
+    return 0
+  fi
   python3 "$HERE/gen" "$OUT" --lines "$LINES"
   local h="$OUT/gen.hitl" l="$OUT/gen.lua"
 
@@ -109,8 +136,142 @@ bench_compile() {
   printf '   %-22s %8s lines  %9.4f s  %10s lines/s\n' "hitlc --check" "$hl" "$th" "$hr"
   printf '   %-22s %8s lines  %9.4f s  %10s lines/s\n' "luac5.4 -p" "$ll" "$tl" "$lr"
   printf '   ratio hitl/luac lines per second: %s (goal >= 1.0)\n' "$r"
-  printf '%-40s %8s %8s   %s\n' "compile speed (hitlc/luac5.4 lines/s)" "$r" ">= 1.0" \
-    "$( python3 -c 'import sys; print("met" if float(sys.argv[1]) >= 1.0 else "NOT MET")' "$r")" >>"$SUMMARY"
+  row "compile speed (hitlc/luac5.4 lines/s)" "$r" ">= 1.0" "$(at_least "$r" 1.0)"
+
+  # Full compile, source to a bytecode file: hitlc -o against luac5.4 -o.
+  local what="full compile (hitlc -o/luac5.4 -o lines/s)"
+  echo "== compile speed, full: hitlc -o gen.hbc vs luac5.4 -o gen.luac ($LINES lines, best of $RUNS)"
+  if ! luac5.4 -o "$OUT/gen.luac" "$l" 2>"$OUT/luac.err"; then
+    cat "$OUT/luac.err" >&2
+    die "luac5.4 -o fails on $l"
+  fi
+  rm -f "$OUT/gen.hbc"
+  rc=0
+  "$hitlc" "$h" -o "$OUT/gen.hbc" >"$OUT/hitlc.out" 2>"$OUT/hitlc.err" || rc=$?
+  if [[ $rc -eq 2 ]]; then
+    skip "$what" "hitlc cannot write bytecode yet ($(head -n 1 "$OUT/hitlc.err"))"
+    return 0
+  fi
+  if [[ $rc -ne 0 ]]; then
+    head -n 20 "$OUT/hitlc.err" >&2
+    die "hitlc $h -o gen.hbc exited $rc, though --check accepted the file (a compiler bug)"
+  fi
+  [[ -s "$OUT/gen.hbc" ]] || die "hitlc exited 0 but wrote no $OUT/gen.hbc"
+  th=$(best_time "$hitlc" "$h" -o "$OUT/gen.hbc") || die "timing hitlc -o failed"
+  tl=$(best_time luac5.4 -o "$OUT/gen.luac" "$l") || die "timing luac5.4 -o failed"
+  hr=$(rate "$hl" "$th"); lr=$(rate "$ll" "$tl")
+  r=$(ratio "$hr" "$lr")
+  printf '   %-22s %8s lines  %9.4f s  %10s lines/s  %9s bytes written\n' \
+    "hitlc -o gen.hbc" "$hl" "$th" "$hr" "$(wc -c <"$OUT/gen.hbc")"
+  printf '   %-22s %8s lines  %9.4f s  %10s lines/s  %9s bytes written\n' \
+    "luac5.4 -o gen.luac" "$ll" "$tl" "$lr" "$(wc -c <"$OUT/gen.luac")"
+  printf '   ratio hitl/luac lines per second: %s (goal >= 1.0)\n' "$r"
+  row "$what" "$r" ">= 1.0" "$(at_least "$r" 1.0)"
+}
+
+# ---- VM speed: hitlvm against lua5.4 on bench/vm/NAME.{hitl,lua} ------------
+# Each program is compiled to .hbc first, so compile time is not counted.  If
+# hitlc cannot write bytecode yet (exit 2), hitlvm runs the .hitl, compiling
+# it on the fly, and the output and summary say so.  hitlvm's JSON "result"
+# and lua5.4's printed line must be the same checksum before anything is
+# timed.  hitlvm's times include opening the store and recording the instance
+# (about what `hitlvm run` always costs); the "empty" line shows that fixed
+# cost, on a playbook that only returns 0, and is not part of the mean.
+
+# hitl_result FILE — the "result" of a `hitlvm run --json` output, printed as
+# lua5.4 prints an integer; fails unless the run completed with a number.
+hitl_result() {
+  python3 - "$1" <<'PY'
+import json, sys
+try:
+    out = json.load(open(sys.argv[1]))
+except ValueError as e:
+    sys.exit("hitlvm run --json printed no JSON object (%s)" % e)
+if not isinstance(out, dict):
+    sys.exit("hitlvm run --json printed %r, not an object" % (out,))
+if out.get("status") != "completed":
+    sys.exit("hitlvm run ended %r, error %r" % (out.get("status"), out.get("error")))
+if "result" not in out:
+    sys.exit("hitlvm run --json has no \"result\": %s" % json.dumps(out)[:300])
+r = out["result"]
+if isinstance(r, bool) or not isinstance(r, int):
+    sys.exit("result %r is not an integer" % (r,))
+print(r)
+PY
+}
+
+bench_vm() {
+  need python3 lua5.4
+  local hitlvm="$BINDIR/hitlvm" hitlc="$BINDIR/hitlc" vmdir="$HERE/vm"
+  local what="VM speed (hitl/lua5.4 time, geo. mean)"
+  local progs=${BENCH_VM_PROGS:-$VM_PROGS}
+  echo "== VM speed: hitlvm vs lua5.4 (bench/vm, best of $VM_RUNS, wall time)"
+  if [[ ! -x "$hitlvm" ]]; then
+    skip "$what" "$hitlvm not found or not executable (run make)"
+    return 0
+  fi
+  local tmp="$OUT/vm"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  local store="$tmp/store.db"
+  printf 'playbook empty "bench baseline: start-up and store only"\nreturn 0\n' >"$tmp/empty.hitl"
+  printf 'print(0)\n' >"$tmp/empty.lua"
+
+  # Compile every program first; fall back to the .hitl only when hitlc
+  # cannot write bytecode at all (exit 2), never on a compile error.
+  local mode=hbc p rc src
+  for p in empty $progs; do
+    src="$vmdir/$p"; [[ "$p" == empty ]] && src="$tmp/$p"
+    [[ -f "$src.hitl" && -f "$src.lua" ]] || die "no $src.hitl and $src.lua"
+    [[ "$mode" == hbc ]] || continue
+    rc=0
+    if [[ -x "$hitlc" ]]; then
+      "$hitlc" "$src.hitl" -o "$tmp/$p.hbc" >"$tmp/$p.hitlc.out" 2>"$tmp/$p.hitlc.err" || rc=$?
+    else
+      echo "$hitlc not found" >"$tmp/$p.hitlc.err"; rc=2
+    fi
+    if [[ $rc -eq 2 ]]; then
+      mode=hitl
+      echo "   NOTE: cannot precompile to .hbc ($(head -n 1 "$tmp/$p.hitlc.err"));"
+      echo "         hitlvm runs the .hitl files, so the hitl times include compiling them"
+    elif [[ $rc -ne 0 ]]; then
+      head -n 20 "$tmp/$p.hitlc.err" >&2
+      die "hitlc $src.hitl -o $p.hbc exited $rc"
+    elif [[ ! -s "$tmp/$p.hbc" ]]; then
+      die "hitlc exited 0 but wrote no $tmp/$p.hbc"
+    fi
+  done
+
+  local ratios="" th tl r hres lres target
+  printf '   %-12s %18s %9s %9s %9s\n' "program" "checksum" "hitl s" "lua s" "hitl/lua"
+  for p in empty $progs; do
+    src="$vmdir/$p"; [[ "$p" == empty ]] && src="$tmp/$p"
+    target="$src.hitl"; [[ "$mode" == hbc ]] && target="$tmp/$p.hbc"
+    # correctness first: the same checksum on both sides
+    rc=0
+    "$hitlvm" run "$target" --json --store "$store" >"$tmp/$p.out.json" 2>"$tmp/$p.out.err" || rc=$?
+    if [[ $rc -ne 0 ]]; then
+      head -c 2000 "$tmp/$p.out.json" >&2; echo >&2; head -n 20 "$tmp/$p.out.err" >&2
+      die "hitlvm run $target exited $rc"
+    fi
+    hres=$(hitl_result "$tmp/$p.out.json") || die "hitlvm run $target: no usable result (output in $tmp/$p.out.json)"
+    lres=$(lua5.4 "$src.lua") || die "lua5.4 $src.lua failed"
+    [[ "$hres" == "$lres" ]] || die "checksums differ for $p: hitlvm gives '$hres', lua5.4 gives '$lres'"
+
+    th=$(best_of "$VM_RUNS" "$hitlvm" run "$target" --json --store "$store") || die "timing hitlvm on $p failed"
+    tl=$(best_of "$VM_RUNS" lua5.4 "$src.lua") || die "timing lua5.4 on $p failed"
+    r=$(python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$th" "$tl")
+    if [[ "$p" == empty ]]; then
+      printf '   %-12s %18s %9.3f %9.3f %9s\n' "(empty)" "$hres" "$th" "$tl" "-"
+    else
+      ratios="$ratios $r"
+      printf '   %-12s %18s %9.3f %9.3f %9s\n' "$p" "$hres" "$th" "$tl" "$r"
+    fi
+  done
+  local g note=""
+  g=$(python3 -c "import math, sys; r = [float(x) for x in sys.argv[1:]]; print('%.2f' % math.exp(sum(map(math.log, r)) / len(r)))" $ratios)
+  [[ "$mode" == hbc ]] || note=" (hitl run from .hitl: compile time included)"
+  printf '   geometric mean of the hitl/lua time ratios: %s (goal <= 1.0)%s\n' "$g" "$note"
+  row "$what" "$g" "<= 1.0" "$(at_most "$g" 1.0)$note"
 }
 
 # ---- main -------------------------------------------------------------------
@@ -121,5 +282,5 @@ for s in ${BENCH_SECTIONS:-$SECTIONS}; do
 done
 echo
 echo "== summary"
-printf '%-40s %8s %8s   %s\n' "measure" "ratio" "goal" "status"
+printf '%-44s %8s %8s   %s\n' "measure" "ratio" "goal" "status"
 cat "$SUMMARY"

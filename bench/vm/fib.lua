@@ -1,0 +1,9 @@
+-- VM benchmark: recursive calls (twin of fib.hitl)
+local function fib(n)
+  if n < 2 then
+    return n
+  end
+  return fib(n - 1) + fib(n - 2)
+end
+
+print(fib(36))
