@@ -15,7 +15,10 @@ struct ArenaBlock {
   max_align_t data[];
 };
 
-enum { ARENA_BLOCK = 64 * 1024 };
+/* Blocks start at 64 KiB and double up to 4 MiB, so a big source takes a
+ * few dozen blocks, not hundreds.  They come zeroed from mem_calloc and no
+ * byte of a block is handed out twice, so allocations need no memset. */
+enum { ARENA_BLOCK = 64 * 1024, ARENA_BLOCK_MAX = 4 * 1024 * 1024 };
 
 void arena_init(Arena *a) { memset(a, 0, sizeof *a); }
 
@@ -43,19 +46,21 @@ void *arena_alloc(Arena *a, size_t size) {
   if (size == 0) size = align;
   ArenaBlock *b = a->head;
   if (!b || b->size - b->used < size) {
-    size_t bsize = size > ARENA_BLOCK / 2 ? size : ARENA_BLOCK;
+    /* the next block in the doubling series: its size follows the total so far */
+    size_t step = ARENA_BLOCK;
+    while (step < ARENA_BLOCK_MAX && step <= a->total / 2) step *= 2;
+    size_t bsize = size > step / 2 ? size : step;
     if (a->limit && a->total + bsize > a->limit) arena_oom(a);
-    ArenaBlock *nb = mem_alloc(sizeof *nb + bsize);
+    ArenaBlock *nb = mem_calloc(sizeof *nb + bsize);
     if (!nb) arena_oom(a);
     a->total += bsize;
     nb->size = bsize;
     nb->used = 0;
-    if (b && bsize != ARENA_BLOCK) {
+    if (b && bsize != step) {
       /* a big one-off block: keep the current block for small allocations */
       nb->next = b->next;
       b->next = nb;
       nb->used = size;
-      memset(nb->data, 0, size);
       return nb->data;
     }
     nb->next = b;
@@ -63,7 +68,6 @@ void *arena_alloc(Arena *a, size_t size) {
   }
   void *p = (char *)b->data + b->used;
   b->used += size;
-  memset(p, 0, size);
   return p;
 }
 

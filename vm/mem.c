@@ -29,6 +29,13 @@ void *mem_alloc(size_t size) {
   return malloc(size ? size : 1);
 }
 
+/* calloc, not malloc + memset: memory fresh from the system is already zero,
+ * and calloc knows when it need not clear it again. */
+void *mem_calloc(size_t size) {
+  if (mem_should_fail()) return NULL;
+  return calloc(1, size ? size : 1);
+}
+
 void *mem_realloc(void *p, size_t old_size, size_t new_size) {
   (void)old_size;
   if (mem_should_fail()) return NULL;

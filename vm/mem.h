@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 void *mem_alloc(size_t size);                          /* NULL on failure */
+void *mem_calloc(size_t size);                         /* zeroed; NULL on failure */
 void *mem_realloc(void *p, size_t old_size, size_t new_size);  /* NULL on failure, p untouched */
 void mem_free(void *p, size_t size);                   /* size as allocated (0 if unknown) */
 
