@@ -15,6 +15,9 @@
 
 typedef struct LexFrame { char kind; PsLoc loc; } LexFrame;
 
+/* One interned spelling of an identifier (see lex_intern in lexer.l). */
+typedef struct LexName { const char *s; uint32_t hash, len; } LexName;
+
 typedef struct LexState {
   Diags *d;
   Arena *arena;
@@ -35,6 +38,8 @@ typedef struct LexState {
   bool stop;                   /* a fatal condition: return end of input */
   uint32_t dropped;            /* ( and [ forgotten by lex_drop_parens, not yet closed */
   bool unmatched;
+  LexName *names;              /* identifiers seen, open addressing; s NULL = empty */
+  uint32_t nnames, names_cap;  /* names_cap is 0 or a power of two */
   bool hard_nl;                /* this NL (a `;`, or a line that ended a broken string) always ends a statement */              /* the last token was a closing bracket with no opener */
 } LexState;
 
