@@ -8,6 +8,8 @@
 #ifndef HITL_CHECK_H
 #define HITL_CHECK_H
 
+#include <string.h>
+
 #include "ast.h"
 #include "diag.h"
 
@@ -66,6 +68,13 @@ typedef struct Ck {
    * that it cannot (rather than that it is undeclared) */
   const char **seen; uint32_t nseen, capseen;
 } Ck;
+
+/* Names from the scanner are interned (one copy per spelling), so equal
+ * names are usually the same pointer; names the compiler itself supplies
+ * ("verdict", the risk-context keywords) are not, hence the strcmp. */
+static inline bool ck_same_name(const char *a, const char *b) {
+  return a == b || (a[0] == b[0] && strcmp(a, b) == 0);
+}
 
 /* check_expr.c */
 TypeSet ck_expr(Ck *c, Expr *e);

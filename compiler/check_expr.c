@@ -23,9 +23,15 @@ static const Builtin builtins[] = { HITL_BUILTINS(CK_BUILTIN_ROW) };
 
 enum { NBUILTINS = sizeof builtins / sizeof builtins[0] };
 
+#define CK_BUILTIN_ENUM(n, mi, ma, r, a1, a2, a3) BI_##n,
+enum { HITL_BUILTINS(CK_BUILTIN_ENUM) };   /* BI_len, BI_str, ...: rows of builtins[] */
+#undef CK_BUILTIN_ENUM
+
+/* Every name is looked up here and in the risk context below, so the first
+ * character is compared before the strcmp. */
 int ck_builtin(const char *name) {
   for (int i = 0; i < NBUILTINS; i++)
-    if (strcmp(builtins[i].name, name) == 0) return i;
+    if (builtins[i].name[0] == name[0] && strcmp(builtins[i].name, name) == 0) return i;
   return -1;
 }
 
@@ -41,7 +47,7 @@ static const struct { const char *name; TypeSet type; bool keyword; } context[] 
 
 static int context_index(const char *name) {
   for (size_t i = 0; i < sizeof context / sizeof context[0]; i++)
-    if (strcmp(context[i].name, name) == 0) return (int)i;
+    if (context[i].name[0] == name[0] && strcmp(context[i].name, name) == 0) return (int)i;
   return -1;
 }
 
@@ -69,7 +75,7 @@ Global *ck_global(Ck *c, const char *name) {
   for (uint32_t h = hash_name(name) & (c->ghcap - 1);; h = (h + 1) & (c->ghcap - 1)) {
     uint32_t i = c->gh[h];
     if (!i) return NULL;
-    if (strcmp(c->g[i - 1].name, name) == 0) return &c->g[i - 1];
+    if (ck_same_name(c->g[i - 1].name, name)) return &c->g[i - 1];
   }
 }
 
@@ -232,7 +238,7 @@ static TypeSet builtin_call(Ck *c, Expr *e, int bi) {
   e->u.call.ref = REF_BUILTIN;
   e->u.call.index = bi;
   arity_ok(c, e, b->min, b->max);
-  bool minmax = strcmp(b->name, "min") == 0 || strcmp(b->name, "max") == 0;
+  bool minmax = bi == BI_min || bi == BI_max;
   if (minmax && args->n == 1) {
     arg_fits(c, e, 0, TY_LIST);
     return b->result;
@@ -252,7 +258,7 @@ static TypeSet builtin_call(Ck *c, Expr *e, int bi) {
     TypeSet want = b->arg[i < 3 ? i : 0];
     if (want) arg_fits(c, e, i, want);
   }
-  if (strcmp(b->name, "abs") == 0 && args->n == 1 && (args->v[0]->type & TY_NUM))
+  if (bi == BI_abs && args->n == 1 && (args->v[0]->type & TY_NUM))
     return args->v[0]->type & TY_NUM;
   return b->result;
 }

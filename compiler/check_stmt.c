@@ -24,7 +24,7 @@ void ck_close(Ck *c, uint32_t saved) {
 
 int ck_declare(Ck *c, const char *name, Span span, TypeSet type) {
   for (uint32_t i = c->block; i < c->nloc; i++) {
-    if (strcmp(c->loc[i].name, name) == 0) {
+    if (ck_same_name(c->loc[i].name, name)) {
       diag_error(c->d, span, "'%s' is already declared", name);
       diag_hint(c->d, "first declared at line %u; to change it, assign: %s = ...",
                 c->loc[i].span.line, name);
@@ -52,13 +52,13 @@ int ck_declare(Ck *c, const char *name, Span span, TypeSet type) {
 
 Local *ck_local(Ck *c, const char *name) {
   for (uint32_t i = c->nloc; i > c->frame; i--)
-    if (strcmp(c->loc[i - 1].name, name) == 0) return &c->loc[i - 1];
+    if (ck_same_name(c->loc[i - 1].name, name)) return &c->loc[i - 1];
   return NULL;
 }
 
 bool ck_seen_local(Ck *c, const char *name) {
   for (uint32_t i = 0; i < c->nseen; i++)
-    if (strcmp(c->seen[i], name) == 0) return true;
+    if (ck_same_name(c->seen[i], name)) return true;
   return false;
 }
 
