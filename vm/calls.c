@@ -1,0 +1,388 @@
+/* vm/calls.c — what the dispatch loop hands off: starting, completing and
+ * failing an instance, catching errors, steps and logs, action calls through
+ * their bindings, and opening a checkpoint.  Everything here runs with the
+ * frame state saved (vm->sp, frame pc), so it may allocate and collect. */
+#include "calls.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mem.h"
+#include "ops.h"
+#include "vm_internal.h"
+
+static void free_cb(void *p) { mem_free(p, 0); }
+
+static Str *cstr(VM *vm, const char *s) { return str_cstr(vm, s); }
+
+/* m[key] = v with the key made from C text (m rooted by the caller) */
+static void put(VM *vm, Map *m, const char *key, Value v) {
+  vm_push_root(vm, v);
+  Str *k = cstr(vm, key);
+  vm_push_root(vm, v_obj(&k->h));
+  map_set(vm, m, k, v);
+  vm_pop_root(vm, 2);
+}
+
+static Value text(VM *vm, const char *s) { return s ? v_obj(&cstr(vm, s)->h) : v_nil(); }
+
+/* ---- the outcome ----------------------------------------------------------- */
+
+static void set_error_outcome(VM *vm, Value err) {
+  vm->error = err;
+  Value *k = err.t == V_MAP ? map_get_cstr(AS_MAP(err), "kind", 4) : NULL;
+  snprintf(vm->error_kind, sizeof vm->error_kind, "%s", k && k->t == V_STR ? AS_STR(*k)->s : "failed");
+  mem_free(vm->error_json, 0);
+  vm->error_json = vm_value_to_json(vm, err);
+  vm->status = VM_FAILED;
+  vm->finished = true;
+  if (vm->ev_fn) {
+    size_t n = strlen(vm->error_json) + 16;
+    char *ev = mem_alloc(n);
+    if (!ev) vm_oom(vm, "out of memory");
+    snprintf(ev, n, "{\"error\":%s}", vm->error_json);
+    vm->ev_fn(vm->ev_user, "failed", ev);
+    mem_free(ev, n);
+  }
+}
+
+void vm_fail_memory(VM *vm) {
+  char msg[256];
+  /* no heap allocation here: the heap may be what ran out */
+  snprintf(msg, sizeof msg, "{\"kind\":\"memory\",\"message\":\"%s\",\"line\":%u}", vm->oom_what, vm_current_line(vm));
+  mem_free(vm->error_json, 0);
+  vm->error_json = mem_alloc(strlen(msg) + 1);
+  if (vm->error_json) memcpy(vm->error_json, msg, strlen(msg) + 1);
+  snprintf(vm->error_kind, sizeof vm->error_kind, "memory");
+  vm->error = v_nil();
+  vm->status = VM_FAILED;
+  vm->finished = true;
+  vm->sp = 0;
+  vm->nroots = 0;
+  if (vm->ev_fn) {
+    char ev[300];
+    snprintf(ev, sizeof ev, "{\"error\":%s}", msg);
+    vm->ev_fn(vm->ev_user, "failed", ev);
+  }
+}
+
+void vm_complete(VM *vm, Value r) {
+  vm->result = r;
+  mem_free(vm->result_json, 0);
+  vm->result_json = vm_value_to_json(vm, r);
+  vm->status = VM_COMPLETED;
+  vm->finished = true;
+  if (vm->ev_fn) {
+    size_t n = strlen(vm->result_json) + 16;
+    char *ev = mem_alloc(n);
+    if (!ev) vm_oom(vm, "out of memory");
+    snprintf(ev, n, "{\"result\":%s}", vm->result_json);
+    vm->ev_fn(vm->ev_user, "completed", ev);
+    mem_free(ev, n);
+  }
+}
+
+bool vm_start(VM *vm) {
+  const Module *m = vm->m;
+  char err[256];
+  if (!vm->inputs_set && !vm_set_input_json(vm, "{}", err, sizeof err)) {
+    vm->error = vm_make_error(vm, "type", err, strlen(err), 0);
+    set_error_outcome(vm, vm->error);
+    return false;
+  }
+  vm->started = true;
+  /* started: input and params */
+  Map *ev = map_new(vm, 2);
+  Value evv = v_obj(&ev->h);
+  vm_push_root(vm, evv);
+  Map *in = map_new(vm, m->nglobals), *pa = map_new(vm, 4);
+  put(vm, ev, "input", v_obj(&in->h));
+  put(vm, ev, "params", v_obj(&pa->h));
+  for (uint32_t i = 0; i < m->nglobals; i++) {
+    Str *k = cstr(vm, m->globals[i].name);
+    vm_push_root(vm, v_obj(&k->h));
+    map_set(vm, m->globals[i].kind == G_INPUT ? in : pa, k, vm->globals[i]);
+    vm_pop_root(vm, 1);
+  }
+  vm_event_value(vm, "started", evv);
+  vm_pop_root(vm, 1);
+
+  /* the body's frame */
+  const BcFunc *body = &m->funcs[0];
+  vm->nframes = 0;
+  vm_grow_stack(vm, (size_t)body->nlocals + body->max_stack + 1);
+  if (!vm->capframes) {
+    vm->frames = mem_alloc(16 * sizeof(Frame));
+    if (!vm->frames) vm_oom(vm, "out of memory");
+    vm->capframes = 16;
+  }
+  Frame *f = &vm->frames[vm->nframes++];
+  f->fn = body;
+  f->pc = body->code;
+  f->base = 0;
+  f->fn_index = 0;
+  for (size_t i = 0; i < body->nlocals; i++) vm->stack[i] = v_nil();
+  vm->sp = body->nlocals;
+  return true;
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static bool is_error_map(Value v) {
+  if (v.t != V_MAP) return false;
+  Map *m = AS_MAP(v);
+  Value *k = map_get_cstr(m, "kind", 4), *msg = map_get_cstr(m, "message", 7);
+  return k && k->t == V_STR && msg && msg->t == V_STR && map_get_cstr(m, "line", 4);
+}
+
+void vm_fail_value(VM *vm, Value e) {
+  if (is_error_map(e)) {
+    vm->error = e;    /* re-raised unchanged */
+    return;
+  }
+  StrBuf b;
+  strbuf_init(vm, &b);
+  val_str(&b, e);
+  Str *s = strbuf_done(&b);
+  vm_push_root(vm, v_obj(&s->h));
+  vm->error = vm_make_error(vm, "failed", s->s, s->len, vm_current_line(vm));
+  vm_pop_root(vm, 1);
+}
+
+void vm_push_handler(VM *vm, const uint8_t *target) {
+  if (vm->nhandlers == vm->caphandlers) {
+    size_t cap = vm->caphandlers ? vm->caphandlers * 2 : 8;
+    Handler *h = mem_realloc(vm->handlers, vm->caphandlers * sizeof *h, cap * sizeof *h);
+    if (!h) vm_oom(vm, "out of memory");
+    vm->handlers = h;
+    vm->caphandlers = (uint32_t)cap;
+  }
+  vm->handlers[vm->nhandlers++] = (Handler){vm->nframes - 1, target, vm->sp, vm->nsteps};
+}
+
+bool vm_catch(VM *vm) {
+  Value err = vm->error;
+  Value *k = err.t == V_MAP ? map_get_cstr(AS_MAP(err), "kind", 4) : NULL;
+  bool resource = k && k->t == V_STR && vm_is_resource_kind(AS_STR(*k)->s);
+  if (!resource && vm->nhandlers) {
+    Handler h = vm->handlers[--vm->nhandlers];
+    vm_push_root(vm, err);
+    while (vm->nsteps > h.nsteps) vm_step_end(vm);
+    vm_pop_root(vm, 1);
+    vm->nframes = h.frame + 1;
+    while (vm->nhandlers && vm->handlers[vm->nhandlers - 1].frame > h.frame) vm->nhandlers--;
+    vm->frames[h.frame].pc = h.target;
+    vm->sp = h.sp;
+    vm->stack[vm->sp++] = err;
+    vm->error = v_nil();
+    return true;
+  }
+  set_error_outcome(vm, err);
+  return false;
+}
+
+/* ---- steps and logs -------------------------------------------------------- */
+
+static Str *str_of(VM *vm, Value v) {
+  if (v.t == V_STR) return AS_STR(v);
+  StrBuf b;
+  strbuf_init(vm, &b);
+  val_str(&b, v);
+  return strbuf_done(&b);
+}
+
+void vm_log(VM *vm, Value v) {
+  if (!vm->ev_fn) return;
+  Str *s = str_of(vm, v);
+  Map *ev = map_new(vm, 1);
+  Value evv = v_obj(&ev->h);
+  vm_push_root(vm, v_obj(&s->h));
+  vm_push_root(vm, evv);
+  put(vm, ev, "message", v_obj(&s->h));
+  vm_event_value(vm, "log", evv);
+  vm_pop_root(vm, 2);
+}
+
+static void step_event(VM *vm, Value name, const char *phase) {
+  if (!vm->ev_fn) return;
+  Map *ev = map_new(vm, 2);
+  Value evv = v_obj(&ev->h);
+  vm_push_root(vm, evv);
+  put(vm, ev, "name", name);
+  put(vm, ev, "phase", text(vm, phase));
+  vm_event_value(vm, "step", evv);
+  vm_pop_root(vm, 1);
+}
+
+void vm_step_begin(VM *vm, Value title) {
+  Str *s = str_of(vm, title);
+  Value name = v_obj(&s->h);
+  vm_push_root(vm, name);
+  if (vm->nsteps == vm->capsteps) {
+    size_t cap = vm->capsteps ? vm->capsteps * 2 : 8;
+    StepRec *st = mem_realloc(vm->steps, vm->capsteps * sizeof *st, cap * sizeof *st);
+    if (!st) vm_oom(vm, "out of memory");
+    vm->steps = st;
+    vm->capsteps = (uint32_t)cap;
+  }
+  vm->steps[vm->nsteps++] = (StepRec){name, vm->nframes - 1};
+  vm_pop_root(vm, 1);
+  step_event(vm, name, "start");
+}
+
+void vm_step_end(VM *vm) {
+  if (!vm->nsteps) return;
+  Value name = vm->steps[vm->nsteps - 1].name;
+  vm_push_root(vm, name);
+  vm->nsteps--;
+  step_event(vm, name, "end");
+  vm_pop_root(vm, 1);
+}
+
+/* ---- checkpoints ----------------------------------------------------------- */
+
+static void iso_time(time_t t, char out[32]) {
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void vm_checkpoint(VM *vm, uint16_t site) {
+  const BcCheckpoint *c = &vm->m->checkpoints[site];
+  Value *vals = vm->stack + vm->sp - (1 + c->nshow);
+  Map *p = map_new(vm, 8);
+  Value pv = v_obj(&p->h);
+  vm_push_root(vm, pv);
+  put(vm, p, "title", v_obj(&str_of(vm, vals[0])->h));
+  put(vm, p, "step", vm->nsteps ? vm->steps[vm->nsteps - 1].name : v_nil());
+  Map *show = map_new(vm, c->nshow);
+  put(vm, p, "show", v_obj(&show->h));
+  for (uint16_t i = 0; i < c->nshow; i++) {
+    Str *k = cstr(vm, c->show_labels[i]);
+    vm_push_root(vm, v_obj(&k->h));
+    map_set(vm, show, k, vals[1 + i]);
+    vm_pop_root(vm, 1);
+  }
+  List *ed = list_new(vm, c->nedits);
+  put(vm, p, "editable", v_obj(&ed->h));
+  for (uint16_t i = 0; i < c->nedits; i++) list_push(vm, ed, text(vm, c->edits[i].name));
+  put(vm, p, "by", text(vm, c->by));
+  put(vm, p, "quorum", v_int(c->quorum ? c->quorum : 1));
+  if (c->timeout >= 0) {
+    char iso[32];
+    iso_time(time(NULL) + (time_t)c->timeout, iso);
+    put(vm, p, "deadline", text(vm, iso));
+  } else {
+    put(vm, p, "deadline", v_nil());
+  }
+  vm->sp -= 1u + c->nshow;
+  vm->pending = pv;
+  vm->pending_site = site;
+  mem_free(vm->pending_json, 0);
+  vm->pending_json = vm_value_to_json(vm, pv);
+  vm_pop_root(vm, 1);
+  vm->status = VM_SUSPENDED;
+  if (vm->ev_fn) {
+    size_t n = strlen(vm->pending_json) + 32;
+    char *ev = mem_alloc(n);
+    if (!ev) vm_oom(vm, "out of memory");
+    snprintf(ev, n, "{\"payload\":%s}", vm->pending_json);
+    vm->ev_fn(vm->ev_user, "checkpoint", ev);
+    mem_free(ev, n);
+  }
+}
+
+/* ---- actions --------------------------------------------------------------- */
+
+static void action_event(VM *vm, const BcAction *a, Value args, Value conf, Value because, const char *key,
+                         Value outcome) {
+  if (!vm->ev_fn) return;
+  Map *ev = map_new(vm, 8);
+  Value evv = v_obj(&ev->h);
+  vm_push_root(vm, evv);
+  put(vm, ev, "name", text(vm, a->name));
+  put(vm, ev, "args", args);
+  put(vm, ev, "route", text(vm, "auto"));
+  put(vm, ev, "rule", v_nil());
+  put(vm, ev, "confidence", conf);
+  if (because.t != V_NIL) put(vm, ev, "because", because);
+  put(vm, ev, key, outcome);
+  vm_event_value(vm, "action", evv);
+  vm_pop_root(vm, 1);
+}
+
+bool vm_call_action(VM *vm, uint16_t site) {
+  const BcCallSite *cs = &vm->m->calls[site];
+  const BcAction *a = &vm->m->actions[cs->action];
+  size_t nvals = (size_t)cs->nargs + cs->has_confidence + cs->has_because;
+  Value *args = vm->stack + vm->sp - nvals;
+  char buf[64];
+
+  for (uint8_t i = 0; i < cs->nargs; i++) {
+    if (!op_fit(&args[i], a->params[i].type))
+      return vm_raise(vm, "type", "argument '%s' of action '%s' must be %s, found %s", a->params[i].name, a->name,
+                      op_typeset_text(a->params[i].type, buf, sizeof buf), val_type_name(args[i]));
+  }
+  Value conf = v_nil(), because = v_nil();
+  if (cs->has_confidence) {
+    Value c = args[cs->nargs];
+    double d = c.t == V_INT ? (double)c.u.i : c.t == V_FLOAT ? c.u.f : -1;
+    if ((c.t != V_INT && c.t != V_FLOAT) || !(d >= 0.0 && d <= 1.0))
+      return vm_raise(vm, "type", "confidence must be a number in [0, 1], found %s", val_type_name(c));
+    conf = v_float(d);
+  }
+  if (cs->has_because) because = args[cs->nargs + cs->has_confidence];
+
+  /* the arguments as a map {param: value} */
+  Map *am = map_new(vm, cs->nargs);
+  Value amv = v_obj(&am->h);
+  vm_push_root(vm, amv);
+  for (uint8_t i = 0; i < cs->nargs; i++) {
+    Str *k = cstr(vm, a->params[i].name);
+    vm_push_root(vm, v_obj(&k->h));
+    map_set(vm, am, k, args[i]);
+    vm_pop_root(vm, 1);
+  }
+  if (!vm->act_fn) {
+    vm_pop_root(vm, 1);
+    return vm_raise(vm, "action", "no binding for action '%s'", a->name);
+  }
+  char *args_json = vm_value_to_json(vm, amv);
+  vm_cleanup_push(vm, free_cb, args_json);
+  char *res = NULL;
+  int rc = vm->act_fn(vm->act_user, a->name, args_json, &res);
+  vm_cleanup_pop(vm, true);
+  vm_cleanup_push(vm, free_cb, res);
+
+  Value result;
+  if (rc != 0) {
+    vm_raise(vm, "action", "action '%s' failed: %s", a->name, res ? res : "(no message)");
+    vm_cleanup_pop(vm, true);
+    Value *msg = map_get_cstr(AS_MAP(vm->error), "message", 7);
+    Value err = vm->error;
+    vm_push_root(vm, err);
+    action_event(vm, a, amv, conf, because, "error", msg ? *msg : v_nil());
+    vm_pop_root(vm, 2);
+    vm->error = err;
+    return false;
+  }
+  char jerr[160];
+  if (!res || !json_to_value(vm, res, strlen(res), &result, jerr, sizeof jerr)) {
+    vm_cleanup_pop(vm, true);
+    vm_pop_root(vm, 1);
+    return vm_raise(vm, "action", "action '%s' returned invalid JSON: %s", a->name, res ? jerr : "nothing");
+  }
+  vm_cleanup_pop(vm, true);
+  if (!op_fit(&result, a->result_type)) {
+    vm_pop_root(vm, 1);
+    return vm_raise(vm, "action", "action '%s' must return %s, found %s", a->name,
+                    op_typeset_text(a->result_type, buf, sizeof buf), val_type_name(result));
+  }
+  vm_push_root(vm, result);
+  action_event(vm, a, amv, conf, because, "result", result);
+  vm_pop_root(vm, 2);
+  vm->sp -= nvals;
+  vm->stack[vm->sp++] = result;
+  return true;
+}

@@ -1,0 +1,19 @@
+/* vm/calls.h — work the dispatch loop hands off (calls.c). */
+#ifndef HITL_CALLS_H
+#define HITL_CALLS_H
+
+#include "vm.h"
+
+bool vm_start(VM *vm);                       /* false: failed (outcome set) */
+void vm_complete(VM *vm, Value result);
+void vm_fail_memory(VM *vm);                 /* after an out-of-memory unwind */
+void vm_fail_value(VM *vm, Value e);         /* FAIL: sets vm->error */
+bool vm_catch(VM *vm);                       /* true: resumed at a handler; false: failed */
+void vm_push_handler(VM *vm, const uint8_t *target);
+void vm_log(VM *vm, Value v);
+void vm_step_begin(VM *vm, Value title);
+void vm_step_end(VM *vm);
+void vm_checkpoint(VM *vm, uint16_t site);   /* opens the item, status suspended */
+bool vm_call_action(VM *vm, uint16_t site);  /* pops its values, pushes the result */
+
+#endif

@@ -1,0 +1,528 @@
+/* vm/interp.c — the dispatch loop.
+ *
+ * One case per line of vm/opcodes.h.  The running frame's pc, locals base
+ * and stack top live in C locals; SAVE() writes them back before anything
+ * that can allocate (the collector scans the stack up to vm->sp), raise, or
+ * leave the loop, and LOAD() reads them after a call changed frames.
+ * Dispatch is computed goto under gcc/clang and a switch elsewhere; the
+ * bodies read the same either way.  The module has been verified
+ * (bc_verify), so operands are in range and stack depths are consistent. */
+#include <string.h>
+
+#include "calls.h"
+#include "mem.h"
+#include "opcodes.h"
+#include "ops.h"
+#include "stdlib/stdlib.h"
+#include "vm_internal.h"
+
+#define READ_U8() (*pc++)
+#define READ_I8() ((int8_t)*pc++)
+#define READ_U16() (pc += 2, (uint16_t)(pc[-2] | (pc[-1] << 8)))
+#define READ_I32() \
+  (pc += 4, (int32_t)((uint32_t)pc[-4] | ((uint32_t)pc[-3] << 8) | ((uint32_t)pc[-2] << 16) | ((uint32_t)pc[-1] << 24)))
+
+#define SAVE() (vm->sp = (size_t)(sp - vm->stack), f->pc = pc)
+#define LOAD()                                  \
+  do {                                          \
+    f = &vm->frames[vm->nframes - 1];           \
+    pc = f->pc;                                 \
+    base = vm->stack + f->base;                 \
+    sp = vm->stack + vm->sp;                    \
+  } while (0)
+
+/* raise: the error is in vm->error; leave the case through the handler search */
+#define RAISE() do { SAVE(); goto raise; } while (0)
+#define CHECK(call) do { SAVE(); if (!(call)) goto raise; } while (0)
+#define SPEND_FUEL()                                                       \
+  do {                                                                     \
+    if (--vm->fuel == 0) {                                                 \
+      SAVE();                                                              \
+      vm_raise(vm, "fuel", "out of fuel (limit %llu)", (unsigned long long)vm->lim.fuel); \
+      goto raise;                                                          \
+    }                                                                      \
+  } while (0)
+
+#if defined(__GNUC__)
+#define DISPATCH() goto *labels[*pc++]
+#define CASE(name) L_##name:
+#else
+#define DISPATCH() goto top
+#define CASE(name) case OP_##name:
+#endif
+
+static void push_frame(VM *vm, const BcFunc *fn, uint32_t index, size_t base) {
+  if (vm->nframes == vm->capframes) {
+    size_t cap = vm->capframes ? vm->capframes * 2 : 16;
+    Frame *nf = mem_realloc(vm->frames, vm->capframes * sizeof *nf, cap * sizeof *nf);
+    if (!nf) vm_oom(vm, "out of memory");
+    vm->frames = nf;
+    vm->capframes = (uint32_t)cap;
+  }
+  Frame *f = &vm->frames[vm->nframes++];
+  f->fn = fn;
+  f->pc = fn->code;
+  f->base = base;
+  f->fn_index = index;
+  vm_grow_stack(vm, base + fn->nlocals + fn->max_stack + 1);
+  for (size_t i = base + fn->nparams; i < base + fn->nlocals; i++) vm->stack[i] = v_nil();
+  vm->sp = base + fn->nlocals;
+}
+
+/* leave the running frame: drop its handlers, end its steps */
+static void close_frame(VM *vm) {
+  uint32_t fi = vm->nframes - 1;
+  while (vm->nhandlers && vm->handlers[vm->nhandlers - 1].frame >= fi) vm->nhandlers--;
+  while (vm->nsteps && vm->steps[vm->nsteps - 1].frame >= fi) vm_step_end(vm);
+}
+
+VmStatus vm_execute(VM *vm) {
+  const Module *m = vm->m;
+  jmp_buf jb;
+  /* volatile: the out-of-memory path reads nothing the loop keeps in registers */
+  vm->oom = &jb;
+  if (setjmp(jb)) {
+    vm->oom = NULL;
+    vm_fail_memory(vm);
+    return vm->status;
+  }
+  if (!vm->started) {
+    if (!vm_start(vm)) {
+      vm->oom = NULL;
+      return vm->status;
+    }
+  }
+  vm->fuel = vm->lim.fuel;
+  vm->status = VM_COMPLETED;
+
+#if defined(__GNUC__)
+  static const void *const labels[] = {
+#define OP_LABEL(name, ops, pops, pushes, meaning) &&L_##name,
+    HITL_OPCODES(OP_LABEL)
+#undef OP_LABEL
+  };
+#endif
+
+  Frame *f;
+  const uint8_t *pc;
+  Value *base, *sp;
+  const Value *consts = vm->consts;
+  LOAD();
+  DISPATCH();
+
+#if !defined(__GNUC__)
+top:
+  switch (*pc++) {
+#endif
+
+  CASE(NOP) DISPATCH();
+  CASE(CONST) { uint16_t k = READ_U16(); *sp++ = consts[k]; DISPATCH(); }
+  CASE(SMALLINT) { *sp++ = v_int(READ_I8()); DISPATCH(); }
+  CASE(NIL) { *sp++ = v_nil(); DISPATCH(); }
+  CASE(TRUE) { *sp++ = v_bool(true); DISPATCH(); }
+  CASE(FALSE) { *sp++ = v_bool(false); DISPATCH(); }
+  CASE(POP) { sp--; DISPATCH(); }
+  CASE(DUP) { sp[0] = sp[-1]; sp++; DISPATCH(); }
+  CASE(GET_LOCAL) { uint16_t n = READ_U16(); *sp++ = base[n]; DISPATCH(); }
+  CASE(SET_LOCAL) { uint16_t n = READ_U16(); base[n] = *--sp; DISPATCH(); }
+  CASE(GET_GLOBAL) { uint16_t g = READ_U16(); *sp++ = vm->globals[g]; DISPATCH(); }
+
+#define ARITH(NAME, BUILTIN, FOP)                                          \
+  CASE(NAME) {                                                             \
+    Value b = sp[-1], a = sp[-2];                                          \
+    if (a.t == V_INT && b.t == V_INT) {                                    \
+      int64_t r;                                                           \
+      if (!BUILTIN(a.u.i, b.u.i, &r)) {                                    \
+        sp[-2].u.i = r;                                                    \
+        sp--;                                                              \
+        DISPATCH();                                                        \
+      }                                                                    \
+    } else if (a.t == V_FLOAT && b.t == V_FLOAT) {                         \
+      sp[-2].u.f = a.u.f FOP b.u.f;                                        \
+      sp--;                                                                \
+      DISPATCH();                                                          \
+    }                                                                      \
+    Value r;                                                               \
+    CHECK(op_arith(vm, OP_##NAME, a, b, &r));                              \
+    sp[-2] = r;                                                            \
+    sp--;                                                                  \
+    DISPATCH();                                                            \
+  }
+  ARITH(ADD, __builtin_add_overflow, +)
+  ARITH(SUB, __builtin_sub_overflow, -)
+  ARITH(MUL, __builtin_mul_overflow, *)
+#undef ARITH
+  CASE(DIV) { Value r; CHECK(op_arith(vm, OP_DIV, sp[-2], sp[-1], &r)); sp[-2] = r; sp--; DISPATCH(); }
+  CASE(IDIV) {
+    Value b = sp[-1], a = sp[-2], r;
+    if (a.t == V_INT && b.t == V_INT && b.u.i > 0) {
+      int64_t q = a.u.i / b.u.i;
+      if (a.u.i % b.u.i != 0 && a.u.i < 0) q--;
+      sp[-2].u.i = q;
+      sp--;
+      DISPATCH();
+    }
+    CHECK(op_arith(vm, OP_IDIV, a, b, &r));
+    sp[-2] = r;
+    sp--;
+    DISPATCH();
+  }
+  CASE(MOD) {
+    Value b = sp[-1], a = sp[-2], r;
+    if (a.t == V_INT && b.t == V_INT && b.u.i > 0) {
+      int64_t q = a.u.i % b.u.i;
+      if (q < 0) q += b.u.i;
+      sp[-2].u.i = q;
+      sp--;
+      DISPATCH();
+    }
+    CHECK(op_arith(vm, OP_MOD, a, b, &r));
+    sp[-2] = r;
+    sp--;
+    DISPATCH();
+  }
+  CASE(NEG) { Value r; CHECK(op_neg(vm, sp[-1], &r)); sp[-1] = r; DISPATCH(); }
+  CASE(NOT) {
+    if (sp[-1].t != V_BOOL) {
+      SAVE();
+      vm_raise(vm, "type", "'not' needs a bool, found %s", val_type_name(sp[-1]));
+      goto raise;
+    }
+    sp[-1].u.b = !sp[-1].u.b;
+    DISPATCH();
+  }
+  CASE(EQ) { bool r = val_eq(sp[-2], sp[-1]); sp[-2] = v_bool(r); sp--; DISPATCH(); }
+  CASE(NE) { bool r = !val_eq(sp[-2], sp[-1]); sp[-2] = v_bool(r); sp--; DISPATCH(); }
+
+#define COMPARE(NAME, CMP)                                                 \
+  CASE(NAME) {                                                             \
+    Value b = sp[-1], a = sp[-2];                                          \
+    bool r;                                                                \
+    if (a.t == V_INT && b.t == V_INT) r = a.u.i CMP b.u.i;                 \
+    else CHECK(op_compare(vm, OP_##NAME, a, b, &r));                       \
+    sp[-2] = v_bool(r);                                                    \
+    sp--;                                                                  \
+    DISPATCH();                                                            \
+  }
+  COMPARE(LT, <)
+  COMPARE(LE, <=)
+  COMPARE(GT, >)
+  COMPARE(GE, >=)
+#undef COMPARE
+  CASE(IN) { bool r; CHECK(op_in(vm, sp[-2], sp[-1], &r)); sp[-2] = v_bool(r); sp--; DISPATCH(); }
+  CASE(TEST_BOOL) {
+    if (sp[-1].t != V_BOOL) {
+      SAVE();
+      vm_raise(vm, "type", "'and'/'or' need bools, found %s", val_type_name(sp[-1]));
+      goto raise;
+    }
+    DISPATCH();
+  }
+  CASE(CHECK_TYPE) {
+    uint16_t ts = READ_U16(), k = READ_U16();
+    if (!(VT_BIT(sp[-1].t) & ts)) CHECK(op_check_type(vm, &sp[-1], ts, AS_STR(consts[k])->s));
+    DISPATCH();
+  }
+  CASE(JUMP) {
+    int32_t off = READ_I32();
+    if (off < 0) SPEND_FUEL();
+    pc += off;
+    DISPATCH();
+  }
+  CASE(JUMP_IF_FALSE) {
+    int32_t off = READ_I32();
+    Value c = *--sp;
+    if (c.t != V_BOOL) {
+      sp++;
+      SAVE();
+      vm_raise(vm, "type", "a condition must be bool, found %s", val_type_name(c));
+      goto raise;
+    }
+    if (!c.u.b) pc += off;
+    DISPATCH();
+  }
+  CASE(JUMP_IF_TRUE) {
+    int32_t off = READ_I32();
+    Value c = *--sp;
+    if (c.t != V_BOOL) {
+      sp++;
+      SAVE();
+      vm_raise(vm, "type", "a condition must be bool, found %s", val_type_name(c));
+      goto raise;
+    }
+    if (c.u.b) pc += off;
+    DISPATCH();
+  }
+
+#define JUMP_CMP(NAME, OPC, CMP)                                           \
+  CASE(NAME) {                                                             \
+    int32_t off = READ_I32();                                              \
+    Value b = sp[-1], a = sp[-2];                                          \
+    bool r;                                                                \
+    if (a.t == V_INT && b.t == V_INT) r = a.u.i CMP b.u.i;                 \
+    else CHECK(op_compare(vm, OPC, a, b, &r));                             \
+    sp -= 2;                                                               \
+    if (!r) pc += off;                                                     \
+    DISPATCH();                                                            \
+  }
+  JUMP_CMP(JUMP_IF_NOT_LT, OP_LT, <)
+  JUMP_CMP(JUMP_IF_NOT_LE, OP_LE, <=)
+  JUMP_CMP(JUMP_IF_NOT_GT, OP_GT, >)
+  JUMP_CMP(JUMP_IF_NOT_GE, OP_GE, >=)
+#undef JUMP_CMP
+  CASE(JUMP_IF_NOT_EQ) {
+    int32_t off = READ_I32();
+    Value b = sp[-1], a = sp[-2];
+    bool r = (a.t == V_INT && b.t == V_INT) ? a.u.i == b.u.i : val_eq(a, b);
+    sp -= 2;
+    if (!r) pc += off;
+    DISPATCH();
+  }
+  CASE(JUMP_IF_NOT_NE) {
+    int32_t off = READ_I32();
+    Value b = sp[-1], a = sp[-2];
+    bool r = (a.t == V_INT && b.t == V_INT) ? a.u.i != b.u.i : !val_eq(a, b);
+    sp -= 2;
+    if (!r) pc += off;
+    DISPATCH();
+  }
+  CASE(INC_LOCAL) {
+    uint16_t n = READ_U16();
+    int8_t k = READ_I8();
+    Value *x = &base[n];
+    int64_t r;
+    if (x->t == V_INT && !__builtin_add_overflow(x->u.i, (int64_t)k, &r)) {
+      x->u.i = r;
+      DISPATCH();
+    }
+    Value out;
+    CHECK(op_arith(vm, OP_ADD, *x, v_int(k), &out));
+    *x = out;
+    DISPATCH();
+  }
+  CASE(CALL) {
+    uint16_t fi = READ_U16();
+    uint8_t n = READ_U8();
+    const BcFunc *callee = &m->funcs[fi];
+    Value *args = sp - n;
+    SAVE();
+    if (vm->nframes >= vm->lim.max_depth) {
+      vm_raise(vm, "depth", "call depth limit (%u) reached calling '%s'", vm->lim.max_depth, callee->name);
+      goto raise;
+    }
+    if (--vm->fuel == 0) {
+      vm_raise(vm, "fuel", "out of fuel (limit %llu)", (unsigned long long)vm->lim.fuel);
+      goto raise;
+    }
+    for (uint8_t i = 0; i < n; i++) {
+      uint32_t ts = callee->param_types[i];
+      if (!(VT_BIT(args[i].t) & ts) && !op_fit(&args[i], ts)) {
+        char buf[64];
+        vm_raise(vm, "type", "argument %u of '%s' must be %s, found %s", i + 1, callee->name,
+                 op_typeset_text(ts, buf, sizeof buf), val_type_name(args[i]));
+        goto raise;
+      }
+    }
+    push_frame(vm, callee, fi, (size_t)(args - vm->stack));
+    LOAD();
+    DISPATCH();
+  }
+  CASE(CALL_BUILTIN) {
+    uint8_t b = READ_U8(), n = READ_U8();
+    Value out;
+    SAVE();
+    if (!bi_table[b](vm, sp - n, n, &out)) goto raise;
+    sp -= n;
+    *sp++ = out;
+    DISPATCH();
+  }
+  CASE(CALL_ACTION) {
+    uint16_t c = READ_U16();
+    SAVE();
+    if (!vm_call_action(vm, c)) goto raise;
+    sp = vm->stack + vm->sp;
+    DISPATCH();
+  }
+  CASE(RETURN) {
+    Value r = sp[-1];
+    uint32_t rt = f->fn->result_type;
+    if (!(VT_BIT(r.t) & rt) && !op_fit(&r, rt)) {
+      char buf[64];
+      SAVE();
+      vm_raise(vm, "type", "'%s' must return %s, found %s", f->fn->name, op_typeset_text(rt, buf, sizeof buf),
+               val_type_name(r));
+      goto raise;
+    }
+    SAVE();
+    close_frame(vm);
+    if (vm->nframes == 1) {
+      vm->sp = 0;
+      vm_complete(vm, r);
+      vm->oom = NULL;
+      return vm->status;
+    }
+    size_t nb = f->base;
+    vm->nframes--;
+    vm->sp = nb;
+    LOAD();
+    *sp++ = r;
+    DISPATCH();
+  }
+  CASE(LIST) {
+    uint16_t n = READ_U16();
+    SAVE();
+    List *l = list_new(vm, n);
+    memcpy(l->v, sp - n, n * sizeof(Value));
+    l->n = n;
+    sp -= n;
+    *sp++ = v_obj(&l->h);
+    DISPATCH();
+  }
+  CASE(MAP) {
+    uint16_t n = READ_U16();
+    SAVE();
+    Map *mp = map_new(vm, n);
+    Value mv = v_obj(&mp->h);
+    vm_push_root(vm, mv);
+    Value *kv = sp - 2 * n;
+    for (uint16_t i = 0; i < n; i++) {
+      if (kv[2 * i].t != V_STR) {
+        vm_pop_root(vm, 1);
+        vm_raise(vm, "type", "a map key must be string, found %s", val_type_name(kv[2 * i]));
+        goto raise;
+      }
+      map_set(vm, mp, AS_STR(kv[2 * i]), kv[2 * i + 1]);
+    }
+    vm_pop_root(vm, 1);
+    sp -= 2 * n;
+    *sp++ = mv;
+    DISPATCH();
+  }
+  CASE(INDEX) { Value r; CHECK(op_index(vm, sp[-2], sp[-1], &r)); sp[-2] = r; sp--; DISPATCH(); }
+  CASE(SET_INDEX) { CHECK(op_set_index(vm, sp[-3], sp[-2], sp[-1])); sp -= 3; DISPATCH(); }
+  CASE(FIELD) {
+    uint16_t k = READ_U16();
+    Value x = sp[-1];
+    if (x.t == V_MAP) {
+      Value *v = map_get(AS_MAP(x), AS_STR(consts[k]));
+      sp[-1] = v ? *v : v_nil();
+      DISPATCH();
+    }
+    Value r;
+    CHECK(op_field(vm, x, consts[k], &r));
+    sp[-1] = r;
+    DISPATCH();
+  }
+  CASE(SET_FIELD) {
+    uint16_t k = READ_U16();
+    CHECK(op_set_field(vm, sp[-2], consts[k], sp[-1]));
+    sp -= 2;
+    DISPATCH();
+  }
+  CASE(INTERP) {
+    uint16_t n = READ_U16();
+    SAVE();
+    StrBuf b;
+    strbuf_init(vm, &b);
+    for (uint16_t i = 0; i < n; i++) val_str(&b, sp[(int)i - (int)n]);
+    Str *s = strbuf_done(&b);
+    sp -= n;
+    *sp++ = v_obj(&s->h);
+    DISPATCH();
+  }
+  CASE(FOR_LIST) {
+    uint16_t b = READ_U16(), x = READ_U16();
+    int32_t off = READ_I32();
+    Value lv = base[b];
+    if (lv.t != V_LIST) {
+      SAVE();
+      vm_raise(vm, "type", "'for x in' needs a list, found %s", val_type_name(lv));
+      goto raise;
+    }
+    List *l = AS_LIST(lv);
+    int64_t i = base[b + 1].u.i;
+    if (i < (int64_t)l->n) {
+      base[x] = l->v[i];
+      base[b + 1].u.i = i + 1;
+      SPEND_FUEL();
+    } else {
+      pc += off;
+    }
+    DISPATCH();
+  }
+  CASE(FOR_MAP) {
+    uint16_t b = READ_U16(), k = READ_U16(), v = READ_U16();
+    int32_t off = READ_I32();
+    Value mv = base[b];
+    if (mv.t != V_MAP) {
+      SAVE();
+      vm_raise(vm, "type", "'for k, v in' needs a map, found %s", val_type_name(mv));
+      goto raise;
+    }
+    Map *mp = AS_MAP(mv);
+    int64_t i = base[b + 1].u.i;
+    if (i < (int64_t)mp->n) {
+      base[k] = v_obj(&mp->e[i].key->h);
+      if (v != 0xFFFF) base[v] = mp->e[i].val;
+      base[b + 1].u.i = i + 1;
+      SPEND_FUEL();
+    } else {
+      pc += off;
+    }
+    DISPATCH();
+  }
+  CASE(TRY) {
+    int32_t off = READ_I32();
+    SAVE();
+    vm_push_handler(vm, pc + off);
+    DISPATCH();
+  }
+  CASE(END_TRY) { vm->nhandlers--; DISPATCH(); }
+  CASE(FAIL) {
+    Value e = sp[-1];
+    SAVE();
+    vm_fail_value(vm, e);
+    goto raise;
+  }
+  CASE(LOG) {
+    SAVE();
+    vm_log(vm, sp[-1]);
+    sp--;
+    DISPATCH();
+  }
+  CASE(STEP_BEGIN) {
+    SAVE();
+    vm_step_begin(vm, sp[-1]);
+    sp--;
+    DISPATCH();
+  }
+  CASE(STEP_END) {
+    SAVE();
+    vm_step_end(vm);
+    DISPATCH();
+  }
+  CASE(CHECKPOINT) {
+    uint16_t c = READ_U16();
+    SAVE();
+    vm_checkpoint(vm, c);
+    vm->oom = NULL;
+    return vm->status;
+  }
+
+#if !defined(__GNUC__)
+  default:
+    SAVE();
+    vm_raise(vm, "type", "bad instruction");
+    goto raise;
+  }
+#endif
+
+raise:
+  /* vm->error holds the error; the frame state is saved */
+  if (vm_catch(vm)) {
+    LOAD();
+    DISPATCH();
+  }
+  vm->oom = NULL;
+  return vm->status;
+}

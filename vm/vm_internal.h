@@ -1,0 +1,101 @@
+/* vm/vm_internal.h — the VM's state, shared by vm.c (API, errors, inputs),
+ * gc.c (heap and collector) and interp.c (the dispatch loop).  Nothing
+ * outside vm/ includes this. */
+#ifndef HITL_VM_INTERNAL_H
+#define HITL_VM_INTERNAL_H
+
+#include <setjmp.h>
+
+#include "vm.h"
+
+typedef struct Frame {
+  const BcFunc *fn;
+  const uint8_t *pc;        /* next instruction (saved when the frame is not running) */
+  size_t base;              /* index of locals[0] in vm->stack */
+  uint32_t fn_index;
+} Frame;
+
+typedef struct Handler {
+  uint32_t frame;           /* index of the frame that installed it */
+  const uint8_t *target;    /* where the handler code starts */
+  size_t sp;                /* stack height to restore (index into vm->stack) */
+  uint32_t nsteps;          /* step depth to restore */
+} Handler;
+
+typedef struct Cleanup { void (*fn)(void *); void *p; } Cleanup;
+
+typedef struct StepRec { Value name; uint32_t frame; } StepRec;
+
+struct VM {
+  const Module *m;
+  VmLimits lim;
+
+  /* heap */
+  Obj *objects;
+  size_t bytes, next_gc;
+  bool stress;
+  Obj **gray;
+  size_t ngray, capgray;
+
+  /* roots kept by C code */
+  Value *roots;
+  size_t nroots, caproots;
+  Cleanup *cleanups;
+  size_t ncleanups, capcleanups;
+
+  /* program data as values */
+  Value *consts;            /* K_STR constants are Str objects */
+  Value *globals;
+
+  /* execution */
+  Value *stack;
+  size_t stack_cap, sp;     /* sp: index of the first free slot */
+  Frame *frames;
+  uint32_t nframes, capframes;
+  Handler *handlers;
+  uint32_t nhandlers, caphandlers;
+  StepRec *steps;
+  uint32_t nsteps, capsteps;
+  uint64_t fuel;
+
+  /* outcome */
+  VmStatus status;
+  bool started, finished, inputs_set, defaults_set;
+  Value error;              /* the raised error map (valid while raising / after failing) */
+  Value result;             /* after completion */
+  Value pending;            /* the open item's payload while suspended */
+  int32_t pending_site;     /* checkpoint site, -1 = none */
+  char *result_json, *error_json, *pending_json;
+  char error_kind[16];
+
+  /* out-of-memory unwinding */
+  jmp_buf *oom;
+  char oom_what[64];
+
+  /* host */
+  VmActionFn act_fn;
+  void *act_user;
+  VmEventFn ev_fn;
+  void *ev_user;
+};
+
+/* gc.c */
+void gc_collect(VM *vm);
+void gc_free_all(VM *vm);
+
+/* vm.c */
+uint32_t vm_line_at(const BcFunc *fn, const uint8_t *pc);
+uint32_t vm_current_line(VM *vm);
+void vm_event(VM *vm, const char *kind, const char *fields_json);
+/* an event whose fields are one value (a map) */
+void vm_event_value(VM *vm, const char *kind, Value fields);
+char *vm_value_to_json(VM *vm, Value v);        /* mem_alloc'd */
+bool vm_is_resource_kind(const char *kind);
+bool vm_error_is(Value err, const char *kind);
+Value vm_make_error(VM *vm, const char *kind, const char *msg, size_t len, uint32_t line);
+void vm_grow_stack(VM *vm, size_t need);
+
+/* interp.c */
+VmStatus vm_execute(VM *vm);
+
+#endif
