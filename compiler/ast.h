@@ -53,7 +53,7 @@ typedef enum ExprKind {
   E_BINARY,     /* op, a, b (OP_AND / OP_OR short-circuit) */
   E_INDEX,      /* a[b] */
   E_FIELD,      /* a.name */
-  E_CALL,       /* name(args) [with confidence conf] [because because] */
+  E_CALL,       /* name(args) [with confidence conf] [because because]: clauses */
   E_CHECKPOINT, /* checkpoint expression: cp */
 } ExprKind;
 
@@ -83,6 +83,14 @@ typedef struct Checkpoint Checkpoint;
 
 typedef struct ExprList { Expr **v; uint32_t n, cap; } ExprList;
 
+/* An action call's `with confidence` and `because` clauses.  Few calls have
+ * them, so they live apart and an Expr stays 64 bytes instead of 96; read
+ * them through ast_call_confidence / ast_call_because. */
+typedef struct CallClauses {
+  Expr *confidence, *because;                        /* NULL when absent */
+  Span confidence_span, because_span;                /* the `with` and `because` keywords */
+} CallClauses;
+
 struct Expr {
   ExprKind kind;
   Span span;            /* the operator for E_UNARY/E_BINARY, the name for E_CALL */
@@ -106,13 +114,20 @@ struct Expr {
     struct {
       const char *name;
       ExprList args;
-      Expr *confidence, *because;                    /* NULL when absent */
-      Span confidence_span, because_span;
+      CallClauses *clauses;                          /* NULL when neither clause is given */
       NameRef ref; int index;                        /* REF_FN/ACTION/BUILTIN; set by the checker */
     } call;                                          /* E_CALL */
     Checkpoint *cp;                                  /* E_CHECKPOINT */
   } u;
 };
+
+/* E_CALL's clauses, NULL when absent */
+static inline Expr *ast_call_confidence(const Expr *call) {
+  return call->u.call.clauses ? call->u.call.clauses->confidence : NULL;
+}
+static inline Expr *ast_call_because(const Expr *call) {
+  return call->u.call.clauses ? call->u.call.clauses->because : NULL;
+}
 
 /* ---- statements ---------------------------------------------------------- */
 
@@ -197,16 +212,16 @@ struct Stmt {
       StmtList reject;
       int verdict_slot, why_slot;       /* set by the checker; why_slot -1 without a name */
     } checkpoint;
-    struct {
+    struct {                          /* pointers first, then spans: no padding */
       Expr *title;
       int64_t within;                   /* seconds; -1 when absent (means 1d) */
-      Span within_span;
-      const char *by; Span by_span;
+      const char *by;
+      const char *why;
       StmtList body;
-      bool has_flag;
-      const char *why; Span why_span;
       StmtList flag;
+      Span within_span, by_span, why_span;
       int why_slot;                     /* set by the checker; -1 without a name */
+      bool has_flag;
     } review;
     StmtList block;                     /* S_BLOCK */
   } u;

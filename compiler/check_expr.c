@@ -324,11 +324,11 @@ static TypeSet call_expr(Ck *c, Expr *e) {
     diag_error(c->d, e->span, "undeclared function '%s'", n);
   }
 
-  if (e->u.call.confidence) {
-    Expr *conf = e->u.call.confidence;
+  Expr *conf = ast_call_confidence(e), *because = ast_call_because(e);
+  if (conf) {
     TypeSet ct = ck_expr(c, conf);
     if (!is_action && (l || g || bi >= 0)) {
-      diag_error(c->d, e->u.call.confidence_span,
+      diag_error(c->d, e->u.call.clauses->confidence_span,
                  "'with confidence' must follow an action call; '%s' is not an action", n);
     } else if (!ck_fits(ct, TY_FLOAT)) {
       diag_error(c->d, conf->span, "confidence must be float, found %s", ck_ty(c, ct));
@@ -342,10 +342,10 @@ static TypeSet call_expr(Ck *c, Expr *e) {
         diag_error(c->d, conf->span, "confidence must be between 0 and 1, found %g", v);
     }
   }
-  if (e->u.call.because) {
-    ck_expr(c, e->u.call.because);
+  if (because) {
+    ck_expr(c, because);
     if (!is_action && (l || g || bi >= 0))
-      diag_error(c->d, e->u.call.because_span,
+      diag_error(c->d, e->u.call.clauses->because_span,
                  "'because' must follow an action call; '%s' is not an action", n);
   }
   return t;

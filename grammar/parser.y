@@ -1039,14 +1039,16 @@ static void call_clause(PsCtx *ctx, Expr *call, Expr *value, PsLoc kw, bool conf
     diag_error(ctx->d, sp(kw), "'%s' must follow an action call", what);
     return;
   }
-  Expr **slot = confidence ? &call->u.call.confidence : &call->u.call.because;
+  CallClauses *cl = call->u.call.clauses;
+  if (!cl) cl = call->u.call.clauses = arena_alloc(A, sizeof *cl);
+  Expr **slot = confidence ? &cl->confidence : &cl->because;
   if (*slot) {
     diag_error(ctx->d, sp(kw), "'%s' is given twice for this call", what);
     return;
   }
   *slot = value;
-  if (confidence) call->u.call.confidence_span = sp(kw);
-  else call->u.call.because_span = sp(kw);
+  if (confidence) cl->confidence_span = sp(kw);
+  else cl->because_span = sp(kw);
   if (value->depth + 1 > call->depth) set_depth(ctx, call, value->depth);
 }
 
