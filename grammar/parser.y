@@ -650,11 +650,11 @@ expr
   | '-' expr %prec UMINUS { $$ = mk_un(ctx, OP_NEG, $2, @1); }
   | expr K_WITH K_CONFIDENCE expr %prec K_WITH { $$ = $1; call_clause(ctx, $1, $4, @2, true); }
   | expr K_BECAUSE expr { $$ = $1; call_clause(ctx, $1, $3, @2, false); }
-  | postfix { $$ = $1; }
+  | postfix
   ;
 
 postfix
-  : primary { $$ = $1; }
+  : primary
   | postfix '[' expr ']' {
       $$ = ast_expr(A, E_INDEX, sp(@2));
       $$->u.index.a = $1; $$->u.index.b = $3;
@@ -684,9 +684,9 @@ primary
   | K_TRUE { $$ = ast_expr(A, E_BOOL, sp(@1)); $$->u.b = true; }
   | K_FALSE { $$ = ast_expr(A, E_BOOL, sp(@1)); $$->u.b = false; }
   | K_NIL { $$ = ast_expr(A, E_NIL, sp(@1)); }
-  | string { $$ = $1; }
+  | string
   | IDENT { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = $1.s; $$->u.name.slot = -1; }
-  | ctx_name { $$ = $1; }
+  | ctx_name
   | IDENT '(' args ')' {
       $$ = ast_expr(A, E_CALL, sp(@1));
       $$->u.call.name = $1.s; $$->u.call.args = $3;
@@ -789,7 +789,7 @@ map_entry
 
 map_key
   : name_or_kw { $$ = mk_str(ctx, $1.s, $1.len, @1); }
-  | string { $$ = $1; }
+  | string
   ;
 
 name_or_kw
