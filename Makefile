@@ -36,6 +36,10 @@ ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
+ifeq ($(SAN),fuzz)
+CFLAGS  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
 LDLIBS  += $(PKG_LIBS) -ldl -lm
 
 # generated code is not ours to make warning-free
@@ -48,14 +52,14 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) \
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check test test-unit test-lang test-cli bench clean demo
+.PHONY: all deps check test test-unit test-lang test-cli bench clean demo FORCE
 HAVE_HITLVM := $(wildcard vm/hitlvm.c)
 all: deps $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(LIBDIR)/libhitl.a
 
 # ---- dependencies ---------------------------------------------------------
 # tool-or-pkg-config-name:debian-package
 DEP_TOOLS := flex:flex bison:bison cc:gcc pkg-config:pkg-config jq:jq \
-             python3:python3 lua5.4:lua5.4 luac5.4:lua5.4
+             python3:python3 lua5.4:lua5.4 luac5.4:lua5.4 clang:clang
 DEP_PKGS  := libffi:libffi-dev cmocka:libcmocka-dev sqlite3:libsqlite3-dev \
              jansson:libjansson-dev libsodium:libsodium-dev
 deps:
@@ -64,6 +68,9 @@ deps:
 	  command -v $$t >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	for d in $(DEP_PKGS); do t=$${d%%:*}; p=$${d#*:}; \
 	  { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $$t; } || missing="$$missing $$p"; done; \
+	if command -v clang >/dev/null 2>&1 && ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n){(void)d;(void)n;return 0;}' \
+	     | clang -x c -fsanitize=fuzzer - -o /dev/null >/dev/null 2>&1; then \
+	  missing="$$missing libclang-rt-$$(clang -dumpversion | cut -d. -f1)-dev"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -131,6 +138,33 @@ demo: all
 	@echo "== hitlc --check playbooks/refund.hitl"
 	$(BINDIR)/hitlc --check playbooks/refund.hitl && echo "refund.hitl: no errors"
 	@echo "== running to the checkpoint, pending, resume and log arrive with issue 5 (see README, Status)"
+
+# ---- fuzzing ----------------------------------------------------------------
+# libFuzzer targets for the front end and the bytecode loader, built with
+# clang in their own folder; `make check` runs each for FUZZ_SECONDS on the
+# seed corpus in tests/fuzz/ (new inputs go to build/fuzz/, never committed).
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build/fuzz
+FUZZ_TARGETS := $(FUZZ_BUILD)/fuzz_parse $(FUZZ_BUILD)/fuzz_load
+.PHONY: fuzz fuzz-run
+fuzz: deps $(FUZZ_TARGETS)
+
+$(FUZZ_BUILD)/lib/libhitl.a: FORCE
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) SAN=fuzz CC=clang $(FUZZ_BUILD)/lib/libhitl.a
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/lib/libhitl.a
+	clang -std=c11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_BUILD)/lib/libhitl.a $(LDLIBS)
+
+fuzz-run: fuzz $(BINDIR)/hitlc
+	@mkdir -p $(FUZZ_BUILD)/corpus-parse $(FUZZ_BUILD)/corpus-load $(FUZZ_BUILD)/seed-load
+	@for f in tests/lang/ok/*.hitl playbooks/*.hitl; do \
+	  $(BINDIR)/hitlc "$$f" -o $(FUZZ_BUILD)/seed-load/$$(basename "$$f" .hitl).bin >/dev/null 2>&1 || true; done
+	$(FUZZ_BUILD)/fuzz_parse -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	  $(FUZZ_BUILD)/corpus-parse tests/fuzz/parse
+	$(FUZZ_BUILD)/fuzz_load -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	  $(FUZZ_BUILD)/corpus-load $(FUZZ_BUILD)/seed-load
+
+FORCE:
 
 # ---- benchmarks -----------------------------------------------------------
 bench: deps all
