@@ -16,9 +16,12 @@ struct ArenaBlock {
 };
 
 /* Blocks start at 64 KiB and double up to 4 MiB, so a big source takes a
- * few dozen blocks, not hundreds.  They come zeroed from mem_calloc and no
+ * few dozen blocks, not hundreds.  They come zeroed (mem_calloc, mem_map) and no
  * byte of a block is handed out twice, so allocations need no memset. */
-enum { ARENA_BLOCK = 64 * 1024, ARENA_BLOCK_MAX = 4 * 1024 * 1024 };
+enum {
+  ARENA_BLOCK = 64 * 1024, ARENA_BLOCK_MAX = 4 * 1024 * 1024,
+  ARENA_MAP_MIN = 1024 * 1024,   /* blocks this big come from mem_map */
+};
 
 void arena_init(Arena *a) { memset(a, 0, sizeof *a); }
 
@@ -26,7 +29,8 @@ void arena_free(Arena *a) {
   ArenaBlock *b = a->head;
   while (b) {
     ArenaBlock *next = b->next;
-    mem_free(b, sizeof *b + b->size);
+    if (b->size >= ARENA_MAP_MIN) mem_unmap(b, sizeof *b + b->size);
+    else mem_free(b, sizeof *b + b->size);
     b = next;
   }
   a->head = NULL;
@@ -51,7 +55,9 @@ void *arena_alloc(Arena *a, size_t size) {
     while (step < ARENA_BLOCK_MAX && step <= a->total / 2) step *= 2;
     size_t bsize = size > step / 2 ? size : step;
     if (a->limit && a->total + bsize > a->limit) arena_oom(a);
-    ArenaBlock *nb = mem_calloc(sizeof *nb + bsize);
+    /* the big blocks are filled end to end: map their pages in one go */
+    ArenaBlock *nb = bsize >= ARENA_MAP_MIN ? mem_map(sizeof *nb + bsize)
+                                              : mem_calloc(sizeof *nb + bsize);
     if (!nb) arena_oom(a);
     a->total += bsize;
     nb->size = bsize;

@@ -1,7 +1,13 @@
 /* vm/mem.c — the allocation hook with a fail-the-Nth-allocation mode. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE   /* MAP_ANONYMOUS, MAP_POPULATE */
+#endif
 #include "mem.h"
 
 #include <stdlib.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 static long fail_countdown = -1;   /* -1: not initialised from the environment */
 static unsigned long n_allocs;
@@ -35,6 +41,22 @@ void *mem_calloc(size_t size) {
   if (mem_should_fail()) return NULL;
   return calloc(1, size ? size : 1);
 }
+
+#if defined(__linux__) && defined(MAP_POPULATE)
+void *mem_map(size_t size) {
+  if (mem_should_fail()) return NULL;
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                 -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void mem_unmap(void *p, size_t size) {
+  if (p) munmap(p, size);
+}
+#else
+void *mem_map(size_t size) { return mem_calloc(size); }
+void mem_unmap(void *p, size_t size) { mem_free(p, size); }
+#endif
 
 void *mem_realloc(void *p, size_t old_size, size_t new_size) {
   (void)old_size;
