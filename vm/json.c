@@ -14,7 +14,13 @@
 #include "value.h"
 #include "vm.h"
 
-static void tree_free(void *p) { json_decref((json_t *)p); }
+/* the cleanup holds the address of the tree pointer, registered before the
+ * tree exists: registering may itself run out of memory */
+static void tree_free(void *p) {
+  json_t **j = p;
+  json_decref(*j);
+  *j = NULL;
+}
 
 /* false when the tree nests too deeply */
 static bool convert(VM *vm, json_t *j, Value *out, int depth) {
@@ -111,7 +117,9 @@ static char *widen_big_ints(const char *text, size_t len, size_t *out_len) {
 bool json_to_value(VM *vm, const char *text, size_t len, Value *out, char *err, size_t n) {
   json_error_t je;
   const size_t flags = JSON_DECODE_ANY | JSON_ALLOW_NUL;
-  json_t *j = json_loadb(text, len, flags, &je);
+  json_t *j = NULL;
+  vm_cleanup_push(vm, tree_free, &j);
+  j = json_loadb(text, len, flags, &je);
   if (!j && strstr(je.text, "too big")) {
     size_t wlen = 0;
     char *w = widen_big_ints(text, len, &wlen);
@@ -120,10 +128,10 @@ bool json_to_value(VM *vm, const char *text, size_t len, Value *out, char *err, 
     mem_free(w, 0);
   }
   if (!j) {
+    vm_cleanup_pop(vm, false);
     if (n) snprintf(err, n, "invalid JSON: %s (line %d, column %d)", je.text, je.line, je.column);
     return false;
   }
-  vm_cleanup_push(vm, tree_free, j);
   bool ok = convert(vm, j, out, 0);
   vm_cleanup_pop(vm, true);
   if (!ok) {

@@ -445,7 +445,13 @@ static void json_string(StrBuf *b, const char *s, size_t len) {
   strbuf_addc(b, '"');
 }
 
-static void free_scratch(void *p) { mem_free(p, 0); }
+/* frees *p: the cleanup is registered before the allocation, since
+ * registering may itself run out of memory */
+static void free_scratch(void *p) {
+  void **q = p;
+  mem_free(*q, 0);
+  *q = NULL;
+}
 
 static int key_order(const void *x, const void *y) {
   const Str *a = (*(const struct MEntry *const *)x)->key;
@@ -489,9 +495,9 @@ static int write_json(StrBuf *b, Value v, bool canonical, bool strict, int depth
   Map *m = AS_MAP(v);
   struct MEntry **order = NULL;
   if (canonical && m->n > 1) {
+    vm_cleanup_push(b->vm, free_scratch, (void *)&order);
     order = mem_alloc((size_t)m->n * sizeof *order);
     if (!order) vm_oom(b->vm, "out of memory");
-    vm_cleanup_push(b->vm, free_scratch, order);
     for (uint32_t i = 0; i < m->n; i++) order[i] = &m->e[i];
     qsort(order, m->n, sizeof *order, key_order);
   }
