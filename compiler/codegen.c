@@ -120,7 +120,7 @@ static void gen_body(Cg *g) {
   const Ast *ast = g->ast;
   begin_fn(g, ast->body_nslots, ast->name_span);
   cg_stmts(g, &ast->body);
-  if (!cg_always_returns(&ast->body)) {
+  if (!cg_ends(&ast->body)) {
     cg_op(g, OP_NIL);
     cg_op(g, OP_RETURN);
   }
@@ -131,7 +131,7 @@ static void gen_fn(Cg *g, const Decl *d, BcFunc *out) {
   begin_fn(g, d->u.fn.nslots, d->name_span);
   g->f.fn = d;
   cg_stmts(g, &d->u.fn.body);
-  if (!cg_always_returns(&d->u.fn.body)) {
+  if (!cg_ends(&d->u.fn.body)) {
     cg_op(g, OP_NIL);
     cg_op(g, OP_RETURN);
   }

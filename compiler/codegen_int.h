@@ -149,7 +149,7 @@ void cg_checkpoint(Cg *g, const Checkpoint *cp, bool raise_on_reject);
 
 /* codegen_stmt.c */
 void cg_stmts(Cg *g, const StmtList *l);
-bool cg_always_returns(const StmtList *l);
+bool cg_ends(const StmtList *l);
 
 /* codegen_json.c: the JSON text of a constant expression, in the module's
  * pool; NULL on out of memory (reported) */

@@ -31,30 +31,29 @@ static void block(Cg *g, const StmtList *l) {
 
 void cg_stmts(Cg *g, const StmtList *l) { block(g, l); }
 
-/* ---- whether control can reach the end (the checker's rule) -------------- */
+/* ---- whether the code of a list ends in RETURN or FAIL ------------------ */
 
-static bool stmt_returns(const Stmt *s) {
+/* The checker's rule (a fn must not fall off its end) looks at any statement;
+ * here only the last one counts, so that statements after a `return` (never
+ * run) still end with a RETURN and no code runs off the end of a function. */
+static bool stmt_ends(const Stmt *s) {
   switch (s->kind) {
   case S_RETURN: case S_FAIL:
     return true;
   case S_IF:
-    return s->u.if_.els && cg_always_returns(&s->u.if_.body) && stmt_returns(s->u.if_.els);
+    return s->u.if_.els && cg_ends(&s->u.if_.body) && stmt_ends(s->u.if_.els);
   case S_BLOCK:
-    return cg_always_returns(&s->u.block);
+    return cg_ends(&s->u.block);
   case S_TRY:
-    return cg_always_returns(&s->u.try_.body) && cg_always_returns(&s->u.try_.handler);
+    return cg_ends(&s->u.try_.body) && cg_ends(&s->u.try_.handler);
   case S_STEP:
-    return cg_always_returns(&s->u.step.body);
+    return cg_ends(&s->u.step.body);
   default:
     return false;
   }
 }
 
-bool cg_always_returns(const StmtList *l) {
-  for (uint32_t i = 0; i < l->n; i++)
-    if (stmt_returns(l->v[i])) return true;
-  return false;
-}
+bool cg_ends(const StmtList *l) { return l->n > 0 && stmt_ends(l->v[l->n - 1]); }
 
 /* ---- assignments ---------------------------------------------------------- */
 
@@ -127,7 +126,7 @@ static void if_stmt(Cg *g, const Stmt *s) {
     cg_patch_false(g, f);
     return;
   }
-  bool ends = cg_always_returns(&s->u.if_.body);
+  bool ends = cg_ends(&s->u.if_.body);
   uint32_t end = ends ? 0 : cg_jump(g, OP_JUMP);
   cg_patch_false(g, f);
   stmt(g, s->u.if_.els);
@@ -194,15 +193,19 @@ static void try_stmt(Cg *g, const Stmt *s) {
   push_scope(g, CG_TRY, 0);
   block(g, &s->u.try_.body);
   pop_scope(g);
-  cg_line(g, s->span.line);
-  cg_op(g, OP_END_TRY);
-  uint32_t end = cg_jump(g, OP_JUMP);
+  bool ends = cg_ends(&s->u.try_.body);   /* then nothing follows the handler */
+  uint32_t end = 0;
+  if (!ends) {
+    cg_line(g, s->span.line);
+    cg_op(g, OP_END_TRY);
+    end = cg_jump(g, OP_JUMP);
+  }
   cg_patch(g, handler);
   cg_set_depth(g, depth + 1);   /* the error map */
   cg_line(g, s->u.try_.name_span.line);
   cg_op1(g, OP_SET_LOCAL, s->u.try_.slot);
   block(g, &s->u.try_.handler);
-  cg_patch(g, end);
+  if (!ends) cg_patch(g, end);
 }
 
 static void step_stmt(Cg *g, const Stmt *s) {
@@ -215,7 +218,7 @@ static void step_stmt(Cg *g, const Stmt *s) {
   push_scope(g, CG_STEP, 0);
   block(g, &s->u.step.body);
   pop_scope(g);
-  if (!cg_always_returns(&s->u.step.body)) cg_op(g, OP_STEP_END);
+  if (!cg_ends(&s->u.step.body)) cg_op(g, OP_STEP_END);
 }
 
 /* The verdict goes to the approve block's `verdict` (or a hidden local);
@@ -247,7 +250,7 @@ static void checkpoint_stmt(Cg *g, const Stmt *s) {
   }
   if (has_approve) {
     uint32_t end = 0;
-    bool skip = has_reject && !cg_always_returns(&s->u.checkpoint.reject);
+    bool skip = has_reject && !cg_ends(&s->u.checkpoint.reject);
     if (skip) end = cg_jump(g, OP_JUMP);
     if (has_reject) cg_patch(g, to_approve);
     g->f.in_approve++;
