@@ -13,6 +13,7 @@
 #include "mem.h"
 #include "opcodes.h"
 #include "ops.h"
+#include "valops.h"
 #include "stdlib/stdlib.h"
 #include "vm_internal.h"
 
@@ -424,7 +425,13 @@ top:
     SAVE();
     StrBuf b;
     strbuf_init(vm, &b);
-    for (uint16_t i = 0; i < n; i++) val_str(&b, sp[(int)i - (int)n]);
+    for (uint16_t i = 0; i < n; i++) {
+      if (val_str_checked(&b, sp[(int)i - (int)n]) != VAL_OK) {
+        strbuf_free(&b);
+        vm_raise(vm, "type", "a value in the string is nested too deeply to write");
+        goto raise;
+      }
+    }
     Str *s = strbuf_done(&b);
     sp -= n;
     *sp++ = v_obj(&s->h);

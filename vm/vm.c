@@ -191,6 +191,8 @@ Value vm_make_error(VM *vm, const char *kind, const char *msg, size_t len, uint3
   return mv;
 }
 
+static void vm_free_text(void *p) { mem_free(p, 0); }
+
 bool vm_raise(VM *vm, const char *kind, const char *fmt, ...) {
   char small[256];
   va_list ap;
@@ -200,12 +202,14 @@ bool vm_raise(VM *vm, const char *kind, const char *fmt, ...) {
   if (n < 0) n = 0;
   char *msg = small;
   if ((size_t)n >= sizeof small) {
+    /* the cleanup first: registering it can itself run out of memory */
+    vm_cleanup_push(vm, vm_free_text, NULL);
     msg = mem_alloc((size_t)n + 1);
     if (!msg) vm_oom(vm, "out of memory");
+    vm->cleanups[vm->ncleanups - 1].p = msg;
     va_start(ap, fmt);
     vsnprintf(msg, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    vm_cleanup_push(vm, free, msg);   /* mem_alloc is malloc underneath */
   }
   vm->error = vm_make_error(vm, kind, msg, (size_t)n, vm_current_line(vm));
   if (msg != small) vm_cleanup_pop(vm, true);
