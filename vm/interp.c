@@ -19,9 +19,14 @@
 
 #define READ_U8() (*pc++)
 #define READ_I8() ((int8_t)*pc++)
-#define READ_U16() (pc += 2, (uint16_t)(pc[-2] | (pc[-1] << 8)))
-#define READ_I32() \
-  (pc += 4, (int32_t)((uint32_t)pc[-4] | ((uint32_t)pc[-3] << 8) | ((uint32_t)pc[-2] << 16) | ((uint32_t)pc[-1] << 24)))
+/* operands are little-endian; the build targets are too, so one load each */
+static inline uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline int32_t rd32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "interp.c reads operands as little-endian words"
+#endif
+#define READ_U16() (pc += 2, rd16(pc - 2))
+#define READ_I32() (pc += 4, rd32(pc - 4))
 
 #define SAVE() (vm->sp = (size_t)(sp - vm->stack), f->pc = pc)
 #define LOAD()                                  \
@@ -301,31 +306,136 @@ top:
     *x = out;
     DISPATCH();
   }
+  CASE(GET_LOCAL2) {
+    uint16_t a = READ_U16(), b = READ_U16();
+    sp[0] = base[a];
+    sp[1] = base[b];
+    sp += 2;
+    DISPATCH();
+  }
+#define ARITH_LOCAL(NAME, OPC, BUILTIN)                                    \
+  CASE(NAME) {                                                             \
+    uint16_t n = READ_U16();                                               \
+    Value *x = &base[n], b = sp[-1];                                       \
+    int64_t r;                                                             \
+    if (x->t == V_INT && b.t == V_INT && !BUILTIN(x->u.i, b.u.i, &r)) {    \
+      x->u.i = r;                                                          \
+      sp--;                                                                \
+      DISPATCH();                                                          \
+    }                                                                      \
+    Value out;                                                             \
+    CHECK(op_arith(vm, OPC, *x, b, &out));                                 \
+    *x = out;                                                              \
+    sp--;                                                                  \
+    DISPATCH();                                                            \
+  }
+  ARITH_LOCAL(ADD_LOCAL, OP_ADD, __builtin_add_overflow)
+  ARITH_LOCAL(SUB_LOCAL, OP_SUB, __builtin_sub_overflow)
+#undef ARITH_LOCAL
+#define ARITH_K(NAME, OPC, BUILTIN)                                        \
+  CASE(NAME) {                                                             \
+    int64_t k = READ_I8();                                                 \
+    Value a = sp[-1];                                                      \
+    int64_t r;                                                             \
+    if (a.t == V_INT && !BUILTIN(a.u.i, k, &r)) {                          \
+      sp[-1].u.i = r;                                                      \
+      DISPATCH();                                                          \
+    }                                                                      \
+    Value out;                                                             \
+    CHECK(op_arith(vm, OPC, a, v_int(k), &out));                           \
+    sp[-1] = out;                                                          \
+    DISPATCH();                                                            \
+  }
+  ARITH_K(ADD_K, OP_ADD, __builtin_add_overflow)
+  ARITH_K(SUB_K, OP_SUB, __builtin_sub_overflow)
+  ARITH_K(MUL_K, OP_MUL, __builtin_mul_overflow)
+#undef ARITH_K
+  CASE(MOD_K) {
+    int64_t k = READ_I8();
+    Value a = sp[-1], out;
+    if (a.t == V_INT && k > 0) {
+      int64_t q = a.u.i % k;
+      if (q < 0) q += k;
+      sp[-1].u.i = q;
+      DISPATCH();
+    }
+    CHECK(op_arith(vm, OP_MOD, a, v_int(k), &out));
+    sp[-1] = out;
+    DISPATCH();
+  }
+  CASE(IDIV_K) {
+    int64_t k = READ_I8();
+    Value a = sp[-1], out;
+    if (a.t == V_INT && k > 0) {
+      int64_t q = a.u.i / k;
+      if (a.u.i % k != 0 && a.u.i < 0) q--;
+      sp[-1].u.i = q;
+      DISPATCH();
+    }
+    CHECK(op_arith(vm, OP_IDIV, a, v_int(k), &out));
+    sp[-1] = out;
+    DISPATCH();
+  }
+#define JUMP_K(NAME, OPC, CMP)                                             \
+  CASE(NAME) {                                                             \
+    int64_t k = READ_I8();                                                 \
+    int32_t off = READ_I32();                                              \
+    Value a = sp[-1];                                                      \
+    bool r;                                                                \
+    if (a.t == V_INT) r = a.u.i CMP k;                                     \
+    else if (OPC == OP_EQ) r = val_eq(a, v_int(k));                        \
+    else if (OPC == OP_NE) r = !val_eq(a, v_int(k));                       \
+    else CHECK(op_compare(vm, OPC, a, v_int(k), &r));                      \
+    sp--;                                                                  \
+    if (!r) pc += off;                                                     \
+    DISPATCH();                                                            \
+  }
+  JUMP_K(JUMP_IF_NOT_EQ_K, OP_EQ, ==)
+  JUMP_K(JUMP_IF_NOT_NE_K, OP_NE, !=)
+  JUMP_K(JUMP_IF_NOT_LT_K, OP_LT, <)
+  JUMP_K(JUMP_IF_NOT_LE_K, OP_LE, <=)
+  JUMP_K(JUMP_IF_NOT_GT_K, OP_GT, >)
+  JUMP_K(JUMP_IF_NOT_GE_K, OP_GE, >=)
+#undef JUMP_K
   CASE(CALL) {
     uint16_t fi = READ_U16();
     uint8_t n = READ_U8();
     const BcFunc *callee = &m->funcs[fi];
     Value *args = sp - n;
-    SAVE();
     if (vm->nframes >= vm->lim.max_depth) {
+      SAVE();
       vm_raise(vm, "depth", "call depth limit (%u) reached calling '%s'", vm->lim.max_depth, callee->name);
       goto raise;
     }
-    if (--vm->fuel == 0) {
-      vm_raise(vm, "fuel", "out of fuel (limit %llu)", (unsigned long long)vm->lim.fuel);
-      goto raise;
-    }
+    SPEND_FUEL();
     for (uint8_t i = 0; i < n; i++) {
       uint32_t ts = callee->param_types[i];
       if (!(VT_BIT(args[i].t) & ts) && !op_fit(&args[i], ts)) {
         char buf[64];
+        SAVE();
         vm_raise(vm, "type", "argument %u of '%s' must be %s, found %s", i + 1, callee->name,
                  op_typeset_text(ts, buf, sizeof buf), val_type_name(args[i]));
         goto raise;
       }
     }
-    push_frame(vm, callee, fi, (size_t)(args - vm->stack));
-    LOAD();
+    size_t nb = (size_t)(args - vm->stack);
+    f->pc = pc;
+    if (vm->nframes == vm->capframes || nb + callee->nlocals + callee->max_stack + 1 > vm->stack_cap) {
+      SAVE();
+      push_frame(vm, callee, fi, nb);   /* grows the stack and the frames */
+      LOAD();
+      DISPATCH();
+    }
+    Frame *nf = &vm->frames[vm->nframes++];
+    nf->fn = callee;
+    nf->pc = callee->code;
+    nf->base = nb;
+    nf->fn_index = fi;
+    base = vm->stack + nb;
+    for (uint16_t i = n; i < callee->nlocals; i++) base[i] = v_nil();
+    f = nf;
+    pc = callee->code;
+    sp = base + callee->nlocals;
     DISPATCH();
   }
   CASE(CALL_BUILTIN) {
@@ -354,18 +464,26 @@ top:
                val_type_name(r));
       goto raise;
     }
-    SAVE();
-    close_frame(vm);
-    if (vm->nframes == 1) {
+    uint32_t top = vm->nframes - 1;
+    if ((vm->nhandlers && vm->handlers[vm->nhandlers - 1].frame >= top) ||
+        (vm->nsteps && vm->steps[vm->nsteps - 1].frame >= top)) {
+      SAVE();
+      close_frame(vm);
+    }
+    if (top == 0) {
+      sp[-1] = r;
+      SAVE();
       vm->sp = 0;
       vm_complete(vm, r);
       vm->oom = NULL;
       return vm->status;
     }
     size_t nb = f->base;
-    vm->nframes--;
-    vm->sp = nb;
-    LOAD();
+    vm->nframes = top;
+    f = &vm->frames[top - 1];
+    pc = f->pc;
+    base = vm->stack + f->base;
+    sp = vm->stack + nb;
     *sp++ = r;
     DISPATCH();
   }

@@ -55,6 +55,20 @@
   OP(JUMP_IF_NOT_EQ, "j",   2, 0, "jump unless a == b")                               \
   OP(JUMP_IF_NOT_NE, "j",   2, 0, "jump unless a != b")                               \
   OP(INC_LOCAL,     "hs",   0, 0, "locals[n] := locals[n] + s")                       \
+  OP(GET_LOCAL2,    "hh",   0, 2, "push locals[a], then locals[b]")                   \
+  OP(ADD_LOCAL,     "h",    1, 0, "locals[n] := locals[n] + pop")                     \
+  OP(SUB_LOCAL,     "h",    1, 0, "locals[n] := locals[n] - pop")                     \
+  OP(ADD_K,         "s",    1, 1, "push pop + s")                                     \
+  OP(SUB_K,         "s",    1, 1, "push pop - s")                                     \
+  OP(MUL_K,         "s",    1, 1, "push pop * s")                                     \
+  OP(MOD_K,         "s",    1, 1, "push pop % s (s > 0)")                             \
+  OP(IDIV_K,        "s",    1, 1, "push pop // s (s > 0)")                            \
+  OP(JUMP_IF_NOT_EQ_K, "sj", 1, 0, "jump unless pop == s")                            \
+  OP(JUMP_IF_NOT_NE_K, "sj", 1, 0, "jump unless pop != s")                            \
+  OP(JUMP_IF_NOT_LT_K, "sj", 1, 0, "jump unless pop < s")                             \
+  OP(JUMP_IF_NOT_LE_K, "sj", 1, 0, "jump unless pop <= s")                            \
+  OP(JUMP_IF_NOT_GT_K, "sj", 1, 0, "jump unless pop > s")                             \
+  OP(JUMP_IF_NOT_GE_K, "sj", 1, 0, "jump unless pop >= s")                            \
   OP(CALL,          "hb",   -1, 1, "call fns[f] with n arguments from the stack")     \
   OP(CALL_BUILTIN,  "bb",   -1, 1, "call built-in b with n arguments")               \
   OP(CALL_ACTION,   "h",    -1, 1, "call action site c: its arguments, then confidence and because if the site has them") \

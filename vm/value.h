@@ -47,7 +47,7 @@ typedef struct List {
 } List;
 
 typedef struct Value {
-  uint8_t t;              /* ValType */
+  uint32_t t;             /* ValType (not a char type: stores to it must not alias everything) */
   union {
     bool b;
     int64_t i;
