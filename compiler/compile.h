@@ -9,6 +9,8 @@
  *   bool ok = cp_front(path, src, len, &d, &ast);  // parse, then check
  *   diag_print(&d, stderr, isatty(2));
  *   ast_free(ast); diag_free(&d); cp_free_text(src);
+ *
+ * or, to bytecode:  Module *m = cp_compile(path, src, len, &d);  ...  bc_free(m);
  */
 #ifndef HITL_COMPILE_H
 #define HITL_COMPILE_H
@@ -16,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../vm/bytecode.h"
 #include "ast.h"
 #include "diag.h"
 
@@ -32,5 +35,11 @@ void cp_free_text(char *text);
  * errors (the caller frees it with ast_free); without, it is freed here.
  * The caller always calls diag_free(d); src must outlive d. */
 bool cp_front(const char *name, const char *src, size_t len, Diags *d, Ast **out);
+
+/* cp_front, then the code generator (compiler/codegen.h): the module, or
+ * NULL when there is an error (in d, which is initialised here as by
+ * cp_front; the caller calls diag_free(d)).  Builds without NDEBUG also run
+ * bc_verify on the result, and report a failure as an internal error. */
+Module *cp_compile(const char *name, const char *src, size_t len, Diags *d);
 
 #endif

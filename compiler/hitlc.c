@@ -5,12 +5,17 @@
  * hitlvm.  Exit status: 0 fine, 1 errors in the playbook (or warnings with
  * --strict), 2 usage or I/O error. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "../vm/bytecode.h"
+#include "../vm/mem.h"
 #include "compile.h"
 #include "front.h"
 
@@ -42,8 +47,8 @@ static const char usage_text[] =
   "colour when standard error is a terminal and NO_COLOR is not set.\n"
   "Exit status: 0 fine, 1 errors in the playbook, 2 usage or I/O error.\n"
   "\n"
-  "Not implemented yet in this version: compiling to bytecode, --disasm and\n"
-  "--explain (they arrive with the VM); --check works.\n";
+  "Not implemented yet in this version: --explain; and review statements\n"
+  "compile with an error until the VM can run them.\n";
 
 typedef struct Options {
   Mode mode;
@@ -113,27 +118,175 @@ static int parse_args(int argc, char **argv, Options *o) {
   return -1;
 }
 
+/* Print the diagnostics and decide the status: 1 for errors (or warnings
+ * with --strict), else 0. */
+static int report(const Options *o, Diags *d) {
+  if (d->errors || d->warnings) diag_print(d, stderr, isatty(STDERR_FILENO));
+  if (d->errors) return EXIT_PLAYBOOK;
+  if (o->strict && d->warnings) {
+    fprintf(stderr, "hitlc: %u warning%s treated as error%s (--strict)\n", d->warnings,
+            d->warnings == 1 ? "" : "s", d->warnings == 1 ? "" : "s");
+    return EXIT_PLAYBOOK;
+  }
+  return EXIT_OK;
+}
+
+static int read_source(const char *file, char **src, size_t *len) {
+  int err = cp_read_file(file, src, len);
+  if (err) {
+    fprintf(stderr, "hitlc: cannot read '%s': %s\n", file, strerror(err));
+    return EXIT_USAGE;
+  }
+  return EXIT_OK;
+}
+
 static int run_check(const Options *o) {
   char *src;
   size_t len;
-  int err = cp_read_file(o->file, &src, &len);
-  if (err) {
-    fprintf(stderr, "hitlc: cannot read '%s': %s\n", o->file, strerror(err));
-    return EXIT_USAGE;
-  }
+  if (read_source(o->file, &src, &len)) return EXIT_USAGE;
   Diags d;
   cp_front(o->file, src, len, &d, NULL);
-  if (d.errors || d.warnings) diag_print(&d, stderr, isatty(STDERR_FILENO));
-  int status = EXIT_OK;
-  if (d.errors) {
-    status = EXIT_PLAYBOOK;
-  } else if (o->strict && d.warnings) {
-    fprintf(stderr, "hitlc: %u warning%s treated as error%s (--strict)\n", d.warnings,
-            d.warnings == 1 ? "" : "s", d.warnings == 1 ? "" : "s");
-    status = EXIT_PLAYBOOK;
-  }
+  int status = report(o, &d);
   diag_free(&d);
   cp_free_text(src);
+  return status;
+}
+
+/* Compile o->file; *m is NULL unless the status is EXIT_OK. */
+static int compile_file(const Options *o, Module **m) {
+  *m = NULL;
+  char *src;
+  size_t len;
+  if (read_source(o->file, &src, &len)) return EXIT_USAGE;
+  Diags d;
+  Module *mod = cp_compile(o->file, src, len, &d);
+  int status = report(o, &d);
+  if (!mod && status == EXIT_OK) status = EXIT_PLAYBOOK;   /* cannot happen: NULL has a reason */
+  diag_free(&d);
+  cp_free_text(src);
+  if (status != EXIT_OK) {
+    bc_free(mod);
+    return status;
+  }
+  *m = mod;
+  return EXIT_OK;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* FILE.hitl -> FILE.hbc beside it; any other name gets .hbc added */
+static char *default_output(const char *file) {
+  size_t n = strlen(file);
+  if (ends_with(file, ".hitl")) n -= 5;
+  char *out = malloc(n + 5);
+  if (!out) return NULL;
+  memcpy(out, file, n);
+  memcpy(out + n, ".hbc", 5);
+  return out;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len) {
+  for (size_t off = 0; off < len;) {
+    ssize_t w = write(fd, data + off, len - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return w < 0 ? errno : EIO;
+    off += (size_t)w;
+  }
+  return 0;
+}
+
+/* Write data to path through a temporary file in the same folder and a
+ * rename, so a reader never sees half a file.  An existing path that is not
+ * a regular file (a device, a pipe) is written as it is: renaming over it
+ * would replace it.  Returns 0 or an errno. */
+static int write_atomically(const char *path, const uint8_t *data, size_t len) {
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return errno;
+    int err = write_all(fd, data, len);
+    if (close(fd) != 0 && !err) err = errno;
+    return err;
+  }
+  size_t n = strlen(path);
+  char *tmp = malloc(n + 16);
+  if (!tmp) return ENOMEM;
+  memcpy(tmp, path, n);
+  memcpy(tmp + n, ".tmp-XXXXXX", 12);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    int e = errno;
+    free(tmp);
+    return e;
+  }
+  mode_t mask = umask(0);   /* mkstemp makes 0600; give the usual 0666 & ~umask */
+  umask(mask);
+  int err = fchmod(fd, 0666 & ~mask) == 0 ? 0 : errno;
+  if (!err) err = write_all(fd, data, len);
+  if (!err && fsync(fd) != 0) err = errno;
+  if (close(fd) != 0 && !err) err = errno;
+  if (!err && rename(tmp, path) != 0) err = errno;
+  if (err) unlink(tmp);
+  free(tmp);
+  return err;
+}
+
+static int run_compile(const Options *o) {
+  Module *m;
+  int status = compile_file(o, &m);
+  if (status != EXIT_OK) return status;
+  char *out = o->out ? NULL : default_output(o->file);
+  const char *path = o->out ? o->out : out;
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  int err = !path ? ENOMEM : !bc_write(m, &bytes, &len) ? ENOMEM : write_atomically(path, bytes, len);
+  if (err) {
+    fprintf(stderr, "hitlc: cannot write '%s': %s\n", path ? path : o->file, strerror(err));
+    status = EXIT_USAGE;
+  }
+  if (bytes) mem_free(bytes, len);
+  free(out);
+  bc_free(m);
+  return status;
+}
+
+static bool is_bytecode(const char *file, const char *data, size_t len) {
+  return ends_with(file, ".hbc") || (len >= 4 && memcmp(data, BC_MAGIC, 4) == 0);
+}
+
+static int run_disasm(const Options *o) {
+  char *data;
+  size_t len;
+  if (read_source(o->file, &data, &len)) return EXIT_USAGE;
+  Module *m = NULL;
+  int status = EXIT_OK;
+  if (is_bytecode(o->file, data, len)) {
+    char err[256];
+    m = bc_read((const uint8_t *)data, len, err, sizeof err);
+    if (!m) {
+      fprintf(stderr, "hitlc: cannot load '%s': %s\n", o->file, err);
+      status = EXIT_USAGE;
+    }
+  } else {
+    Diags d;
+    m = cp_compile(o->file, data, len, &d);
+    status = report(o, &d);
+    if (!m && status == EXIT_OK) status = EXIT_PLAYBOOK;
+    diag_free(&d);
+  }
+  cp_free_text(data);
+  if (status == EXIT_OK) {
+    bc_disasm(m, stdout);
+    if (fflush(stdout) != 0) {
+      fprintf(stderr, "hitlc: cannot write the listing: %s\n", strerror(errno));
+      status = EXIT_USAGE;
+    }
+  }
+  bc_free(m);
   return status;
 }
 
@@ -153,10 +306,9 @@ int main(int argc, char **argv) {
   case MODE_CHECK:
     return run_check(&o);
   case MODE_COMPILE:
-    fputs("hitlc: compiling to bytecode is not implemented yet (it arrives with the VM, "
-          "issue 4); use --check to check a playbook\n", stderr);
-    return EXIT_USAGE;
+    return run_compile(&o);
   case MODE_DISASM:
+    return run_disasm(&o);
   case MODE_EXPLAIN:
     fprintf(stderr, "hitlc: %s is not implemented yet (it arrives with the bytecode compiler); "
             "use --check to check a playbook\n", mode_flag[o.mode]);
