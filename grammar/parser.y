@@ -20,6 +20,14 @@ typedef struct PsLoc {
 } PsLoc;
 
 typedef struct PsCtx PsCtx;
+
+/* Semantic values bigger than a pointer live in the arena and the %union
+ * holds a pointer to them: bison copies the %union after every reduction,
+ * and a pointer-sized one is copied in a register. */
+typedef struct PsStr { size_t len; char s[]; } PsStr;   /* a string token's text (may hold NULs) */
+typedef struct PsMap { ExprList keys, vals; } PsMap;
+typedef struct PsKv { Expr *key, *val; } PsKv;
+typedef struct PsBlk { const char *why; Span why_span; StmtList body; } PsBlk;
 }
 
 %code provides {
@@ -112,25 +120,26 @@ static void call_clause(PsCtx *ctx, Expr *call, Expr *value, PsLoc kw, bool conf
 %union {
   int64_t i;
   double f;
-  struct { const char *s; size_t len; } str;
+  const char *name;     /* IDENT (interned), a keyword as a name, a plain string's text */
+  PsStr *str;           /* STRING, STR_BEGIN, STR_MID, STR_END */
   Expr *e;
-  ExprList el;
+  ExprList *el;
   Stmt *st;
-  StmtList sl;
-  NameList nl;
-  Param param;
-  ParamList pl;
+  StmtList *sl;
+  NameList *nl;
+  Param *param;
+  ParamList *pl;
   TypeSet ty;
   Route *route;
   Checkpoint *cp;
-  Timeout to;
-  ShowItem show;
-  struct { Expr *key; Expr *val; } kv;
-  struct { ExprList keys, vals; } map;
-  struct { bool has; const char *why; Span why_span; StmtList body; } blk;
+  Timeout *to;
+  ShowItem *show;
+  PsKv *kv;
+  PsMap *map;
+  PsBlk *blk;           /* NULL when the clause is absent */
 }
 
-%token <str> IDENT "name"
+%token <name> IDENT "name"
 %token <str> STRING "string"
 %token <str> STR_BEGIN "string with {…}"
 %token <str> STR_MID "middle of a string"
@@ -170,7 +179,7 @@ static void call_clause(PsCtx *ctx, Expr *call, Expr *value, PsLoc kw, bool conf
 %type <kv> map_entry
 %type <st> stmt if_stmt else_part checkpoint_stmt review_stmt
 %type <sl> block stmts
-%type <str> name_or_kw keyword plain_string opt_reason
+%type <name> name_or_kw keyword plain_string opt_reason
 %type <ty> type opt_result
 %type <param> param input_field
 %type <pl> params param_list input_fields
@@ -191,9 +200,9 @@ program
 
 header
   : K_PLAYBOOK IDENT STRING NL {
-      ctx->ast->name = $2.s;
+      ctx->ast->name = $2;
       ctx->ast->name_span = sp(@2);
-      ctx->ast->description = $3.s;
+      ctx->ast->description = $3->s;
     }
   | error NL
   ;
@@ -215,24 +224,24 @@ item
 decl
   : K_INPUT '{' input_fields '}' {
       Decl *d = ast_decl(A, D_INPUT, sp(@1));
-      d->u.input = $3;
+      d->u.input = *$3;
       ast_push_decl(ctx->ast, d);
     }
   | K_PARAM IDENT ':' type '=' expr {
       Decl *d = ast_decl(A, D_PARAM, sp(@1));
-      d->name = $2.s; d->name_span = sp(@2);
+      d->name = $2; d->name_span = sp(@2);
       d->u.param.type = $4; d->u.param.value = $6;
       ast_push_decl(ctx->ast, d);
     }
   | action_decl
   | K_FN IDENT '(' params ')' opt_result block {
       Decl *d = ast_decl(A, D_FN, sp(@1));
-      d->name = $2.s; d->name_span = sp(@2);
-      d->u.fn.params = $4;
+      d->name = $2; d->name_span = sp(@2);
+      d->u.fn.params = *$4;
       d->u.fn.has_result = $6 != 0;
       d->u.fn.result = $6 ? $6 : TY_NIL;
       d->u.fn.result_span = sp(@6);
-      d->u.fn.body = $7;
+      d->u.fn.body = *$7;
       ast_push_decl(ctx->ast, d);
     }
   | K_THRESHOLDS '{' thresholds '}' { ctx->ast->decls.v[ctx->ast->decls.n - 1]->span = sp(@1); }
@@ -240,19 +249,19 @@ decl
   ;
 
 input_fields
-  : %empty { memset(&$$, 0, sizeof $$); }
+  : %empty { $$ = arena_alloc(A, sizeof *$$); }
   | input_fields NL { $$ = $1; }
-  | input_fields input_field NL { $$ = $1; ast_push_param(A, &$$, $2); }
+  | input_fields input_field NL { $$ = $1; ast_push_param(A, $$, *$2); }
   | input_fields error NL { $$ = $1; yyerrok; }
   ;
 
 input_field
-  : IDENT ':' type { $$ = (Param){ .name = $1.s, .span = sp(@1), .type = $3 }; }
-  | IDENT ':' type '=' expr { $$ = (Param){ .name = $1.s, .span = sp(@1), .type = $3, .deflt = $5 }; }
+  : IDENT ':' type { $$ = arena_alloc(A, sizeof *$$); *$$ = (Param){ .name = $1, .span = sp(@1), .type = $3 }; }
+  | IDENT ':' type '=' expr { $$ = arena_alloc(A, sizeof *$$); *$$ = (Param){ .name = $1, .span = sp(@1), .type = $3, .deflt = $5 }; }
   ;
 
 type
-  : IDENT { $$ = type_named(ctx, $1.s, @1); }
+  : IDENT { $$ = type_named(ctx, $1, @1); }
   | K_NIL { $$ = TY_NIL; }
   ;
 
@@ -262,18 +271,18 @@ opt_result
   ;
 
 params
-  : %empty { memset(&$$, 0, sizeof $$); }
+  : %empty { $$ = arena_alloc(A, sizeof *$$); }
   | param_list { $$ = $1; }
   | param_list ',' { $$ = $1; }
   ;
 
 param_list
-  : param { memset(&$$, 0, sizeof $$); ast_push_param(A, &$$, $1); }
-  | param_list ',' param { $$ = $1; ast_push_param(A, &$$, $3); }
+  : param { $$ = arena_alloc(A, sizeof *$$); ast_push_param(A, $$, *$1); }
+  | param_list ',' param { $$ = $1; ast_push_param(A, $$, *$3); }
   ;
 
 param
-  : IDENT ':' type { $$ = (Param){ .name = $1.s, .span = sp(@1), .type = $3 }; }
+  : IDENT ':' type { $$ = arena_alloc(A, sizeof *$$); *$$ = (Param){ .name = $1, .span = sp(@1), .type = $3 }; }
   ;
 
 action_decl
@@ -284,8 +293,8 @@ action_decl
 action_head
   : K_ACTION IDENT '(' params ')' opt_result {
       Decl *d = ast_decl(A, D_ACTION, sp(@1));
-      d->name = $2.s; d->name_span = sp(@2);
-      d->u.action.params = $4;
+      d->name = $2; d->name_span = sp(@2);
+      d->u.action.params = *$4;
       d->u.action.has_result = $6 != 0;
       d->u.action.result = $6 ? $6 : TY_ANY;
       d->u.action.result_span = sp(@6);
@@ -293,13 +302,13 @@ action_head
     }
   | K_ACTION IDENT '(' params ')' opt_result K_FROM plain_string K_SYMBOL plain_string {
       Decl *d = ast_decl(A, D_ACTION, sp(@1));
-      d->name = $2.s; d->name_span = sp(@2);
-      d->u.action.params = $4;
+      d->name = $2; d->name_span = sp(@2);
+      d->u.action.params = *$4;
       d->u.action.has_result = $6 != 0;
       d->u.action.result = $6 ? $6 : TY_ANY;
       d->u.action.result_span = sp(@6);
-      d->u.action.lib = $8.s; d->u.action.lib_span = sp(@8);
-      d->u.action.symbol = $10.s;
+      d->u.action.lib = $8; d->u.action.lib_span = sp(@8);
+      d->u.action.symbol = $10;
       ast_push_decl(ctx->ast, d);
     }
   ;
@@ -317,29 +326,29 @@ attr
   | K_BLAST expr { ctx->ast->decls.v[ctx->ast->decls.n - 1]->u.action.blast = $2; }
   | K_COMPLIANCE plain_string {
       Decl *d = ctx->ast->decls.v[ctx->ast->decls.n - 1];
-      d->u.action.compliance = $2.s; d->u.action.compliance_span = sp(@2);
+      d->u.action.compliance = $2; d->u.action.compliance_span = sp(@2);
     }
   | K_EDIT name_list {
       Decl *d = ctx->ast->decls.v[ctx->ast->decls.n - 1];
       if (d->u.action.has_edit) {
-        for (uint32_t i = 0; i < $2.n; i++) ast_push_name(A, &d->u.action.edit, $2.v[i], $2.spans[i]);
+        for (uint32_t i = 0; i < $2->n; i++) ast_push_name(A, &d->u.action.edit, $2->v[i], $2->spans[i]);
       } else {
-        d->u.action.has_edit = true; d->u.action.edit = $2;
+        d->u.action.has_edit = true; d->u.action.edit = *$2;
       }
     }
   | K_UNDO IDENT {
       Decl *d = ctx->ast->decls.v[ctx->ast->decls.n - 1];
-      d->u.action.undo = $2.s; d->u.action.undo_span = sp(@2);
+      d->u.action.undo = $2; d->u.action.undo_span = sp(@2);
     }
   ;
 
 name_list
-  : IDENT { memset(&$$, 0, sizeof $$); ast_push_name(A, &$$, $1.s, sp(@1)); }
-  | name_list ',' IDENT { $$ = $1; ast_push_name(A, &$$, $3.s, sp(@3)); }
+  : IDENT { $$ = arena_alloc(A, sizeof *$$); ast_push_name(A, $$, $1, sp(@1)); }
+  | name_list ',' IDENT { $$ = $1; ast_push_name(A, $$, $3, sp(@3)); }
   ;
 
 plain_string
-  : STRING { $$ = $1; }
+  : STRING { $$ = $1->s; }
   ;
 
 thresholds
@@ -355,7 +364,7 @@ thresholds
         d->u.thresholds.v = arena_grow(A, d->u.thresholds.v, sizeof(Threshold), d->u.thresholds.n, nc);
         d->u.thresholds.cap = nc;
       }
-      d->u.thresholds.v[d->u.thresholds.n++] = (Threshold){ $2.s, sp(@2), $3, sp(@3) };
+      d->u.thresholds.v[d->u.thresholds.n++] = (Threshold){ $2, sp(@2), $3, sp(@3) };
     }
   | thresholds error NL { yyerrok; }
   ;
@@ -403,34 +412,36 @@ route
   | K_DENY { $$ = arena_alloc(A, sizeof *$$); $$->kind = R_DENY; $$->span = sp(@1); $$->within = -1; }
   | K_DENY plain_string {
       $$ = arena_alloc(A, sizeof *$$); $$->kind = R_DENY; $$->span = sp(@1); $$->within = -1;
-      $$->message = $2.s;
+      $$->message = $2;
     }
   ;
 
 approve_opts
   : %empty { $$ = arena_alloc(A, sizeof *$$); $$->kind = R_APPROVE; $$->within = -1; }
-  | approve_opts K_BY plain_string { $$ = $1; $$->by = $3.s; $$->by_span = sp(@3); }
+  | approve_opts K_BY plain_string { $$ = $1; $$->by = $3; $$->by_span = sp(@3); }
   | approve_opts K_QUORUM INT { $$ = $1; $$->quorum = $3; $$->quorum_span = sp(@3); }
-  | approve_opts timeout_clause { $$ = $1; $$->timeout = $2; }
+  | approve_opts timeout_clause { $$ = $1; $$->timeout = *$2; }
   ;
 
 review_opts
   : %empty { $$ = arena_alloc(A, sizeof *$$); $$->kind = R_REVIEW; $$->within = -1; }
   | review_opts K_WITHIN dur_lit { $$ = $1; $$->within = $3; $$->within_span = sp(@3); }
-  | review_opts K_BY plain_string { $$ = $1; $$->by = $3.s; $$->by_span = sp(@3); }
+  | review_opts K_BY plain_string { $$ = $1; $$->by = $3; $$->by_span = sp(@3); }
   ;
 
 timeout_clause
   : K_TIMEOUT dur_lit ARROW K_APPROVE opt_reason {
-      $$ = (Timeout){ .present = true, .seconds = $2, .verdict = VK_APPROVE, .reason = $5.s, .span = sp(@2) };
+      $$ = arena_alloc(A, sizeof *$$);
+      *$$ = (Timeout){ .present = true, .seconds = $2, .verdict = VK_APPROVE, .reason = $5, .span = sp(@2) };
     }
   | K_TIMEOUT dur_lit ARROW K_REJECT opt_reason {
-      $$ = (Timeout){ .present = true, .seconds = $2, .verdict = VK_REJECT, .reason = $5.s, .span = sp(@2) };
+      $$ = arena_alloc(A, sizeof *$$);
+      *$$ = (Timeout){ .present = true, .seconds = $2, .verdict = VK_REJECT, .reason = $5, .span = sp(@2) };
     }
   ;
 
 opt_reason
-  : %empty { $$.s = NULL; $$.len = 0; }
+  : %empty { $$ = NULL; }
   | plain_string { $$ = $1; }
   ;
 
@@ -446,31 +457,31 @@ block
   ;
 
 stmts
-  : %empty { memset(&$$, 0, sizeof $$); }
+  : %empty { $$ = arena_alloc(A, sizeof *$$); }
   | stmts NL { $$ = $1; }
-  | stmts stmt NL { $$ = $1; ast_push_stmt(A, &$$, $2); }
+  | stmts stmt NL { $$ = $1; ast_push_stmt(A, $$, $2); }
   | stmts error NL { $$ = $1; yyerrok; }
   ;
 
 stmt
   : K_LET IDENT '=' expr {
       $$ = ast_stmt(A, S_LET, sp(@1));
-      $$->u.let.name = $2.s; $$->u.let.name_span = sp(@2); $$->u.let.value = $4; $$->u.let.type = TY_ANY;
+      $$->u.let.name = $2; $$->u.let.name_span = sp(@2); $$->u.let.value = $4; $$->u.let.type = TY_ANY;
     }
   | K_LET IDENT ':' type '=' expr {
       $$ = ast_stmt(A, S_LET, sp(@1));
-      $$->u.let.name = $2.s; $$->u.let.name_span = sp(@2); $$->u.let.value = $6;
+      $$->u.let.name = $2; $$->u.let.name_span = sp(@2); $$->u.let.value = $6;
       $$->u.let.type = $4; $$->u.let.typed = true;
     }
   | K_LET IDENT '=' checkpoint_head {
       $$ = ast_stmt(A, S_LET, sp(@1));
       Expr *e = ast_expr(A, E_CHECKPOINT, sp(@4)); e->u.cp = $4;
-      $$->u.let.name = $2.s; $$->u.let.name_span = sp(@2); $$->u.let.value = e; $$->u.let.type = TY_ANY;
+      $$->u.let.name = $2; $$->u.let.name_span = sp(@2); $$->u.let.value = e; $$->u.let.type = TY_ANY;
     }
   | K_LET IDENT ':' type '=' checkpoint_head {
       $$ = ast_stmt(A, S_LET, sp(@1));
       Expr *e = ast_expr(A, E_CHECKPOINT, sp(@6)); e->u.cp = $6;
-      $$->u.let.name = $2.s; $$->u.let.name_span = sp(@2); $$->u.let.value = e;
+      $$->u.let.name = $2; $$->u.let.name_span = sp(@2); $$->u.let.value = e;
       $$->u.let.type = $4; $$->u.let.typed = true;
     }
   | expr '=' expr {
@@ -489,18 +500,18 @@ stmt
   | expr { $$ = ast_stmt(A, S_EXPR, $1->span); $$->u.ret.value = $1; }
   | if_stmt
   | K_WHILE expr block {
-      $$ = ast_stmt(A, S_WHILE, sp(@1)); $$->u.while_.cond = $2; $$->u.while_.body = $3;
+      $$ = ast_stmt(A, S_WHILE, sp(@1)); $$->u.while_.cond = $2; $$->u.while_.body = *$3;
     }
   | K_FOR IDENT K_IN expr block {
       $$ = ast_stmt(A, S_FOR, sp(@1));
-      $$->u.for_.key = $2.s; $$->u.for_.key_span = sp(@2);
-      $$->u.for_.iter = $4; $$->u.for_.body = $5;
+      $$->u.for_.key = $2; $$->u.for_.key_span = sp(@2);
+      $$->u.for_.iter = $4; $$->u.for_.body = *$5;
     }
   | K_FOR IDENT ',' IDENT K_IN expr block {
       $$ = ast_stmt(A, S_FOR, sp(@1));
-      $$->u.for_.key = $2.s; $$->u.for_.key_span = sp(@2);
-      $$->u.for_.val = $4.s; $$->u.for_.val_span = sp(@4);
-      $$->u.for_.iter = $6; $$->u.for_.body = $7;
+      $$->u.for_.key = $2; $$->u.for_.key_span = sp(@2);
+      $$->u.for_.val = $4; $$->u.for_.val_span = sp(@4);
+      $$->u.for_.iter = $6; $$->u.for_.body = *$7;
     }
   | K_BREAK { $$ = ast_stmt(A, S_BREAK, sp(@1)); }
   | K_CONTINUE { $$ = ast_stmt(A, S_CONTINUE, sp(@1)); }
@@ -510,10 +521,10 @@ stmt
   | K_LOG expr { $$ = ast_stmt(A, S_LOG, sp(@1)); $$->u.ret.value = $2; }
   | K_TRY block K_CATCH IDENT block {
       $$ = ast_stmt(A, S_TRY, sp(@1));
-      $$->u.try_.body = $2; $$->u.try_.name = $4.s; $$->u.try_.name_span = sp(@4); $$->u.try_.handler = $5;
+      $$->u.try_.body = *$2; $$->u.try_.name = $4; $$->u.try_.name_span = sp(@4); $$->u.try_.handler = *$5;
     }
   | K_STEP expr block {
-      $$ = ast_stmt(A, S_STEP, sp(@1)); $$->u.step.title = $2; $$->u.step.body = $3;
+      $$ = ast_stmt(A, S_STEP, sp(@1)); $$->u.step.title = $2; $$->u.step.body = *$3;
     }
   | checkpoint_stmt
   | review_stmt
@@ -522,13 +533,13 @@ stmt
 if_stmt
   : K_IF expr block else_part {
       $$ = ast_stmt(A, S_IF, sp(@1));
-      $$->u.if_.cond = $2; $$->u.if_.body = $3; $$->u.if_.els = $4;
+      $$->u.if_.cond = $2; $$->u.if_.body = *$3; $$->u.if_.els = $4;
     }
   ;
 
 else_part
   : %empty { $$ = NULL; }
-  | K_ELSE block { $$ = ast_stmt(A, S_BLOCK, sp(@1)); $$->u.block = $2; }
+  | K_ELSE block { $$ = ast_stmt(A, S_BLOCK, sp(@1)); $$->u.block = *$2; }
   | K_ELSE if_stmt { $$ = $2; }
   ;
 
@@ -542,11 +553,11 @@ cp_clauses
   | cp_clauses K_SHOW show_items { $$ = $1; }
   | cp_clauses K_EDIT name_list {
       $$ = $1;
-      for (uint32_t i = 0; i < $3.n; i++) ast_push_name(A, &$$->edit, $3.v[i], $3.spans[i]);
+      for (uint32_t i = 0; i < $3->n; i++) ast_push_name(A, &$$->edit, $3->v[i], $3->spans[i]);
     }
-  | cp_clauses K_BY plain_string { $$ = $1; $$->by = $3.s; $$->by_span = sp(@3); }
+  | cp_clauses K_BY plain_string { $$ = $1; $$->by = $3; $$->by_span = sp(@3); }
   | cp_clauses K_QUORUM INT { $$ = $1; $$->quorum = $3; $$->quorum_span = sp(@3); }
-  | cp_clauses timeout_clause { $$ = $1; $$->timeout = $2; }
+  | cp_clauses timeout_clause { $$ = $1; $$->timeout = *$2; }
   | cp_clauses error NL { $$ = $1; yyerrok; }
   ;
 
@@ -560,7 +571,7 @@ show_items
         c->show = arena_grow(A, c->show, sizeof *c->show, c->nshow, nc);
         c->capshow = nc;
       }
-      c->show[c->nshow++] = $1;
+      c->show[c->nshow++] = *$1;
     }
   | show_items ',' show_item {
       Checkpoint *c = $<cp>-1;
@@ -569,32 +580,33 @@ show_items
         c->show = arena_grow(A, c->show, sizeof *c->show, c->nshow, nc);
         c->capshow = nc;
       }
-      c->show[c->nshow++] = $3;
+      c->show[c->nshow++] = *$3;
     }
   ;
 
 show_item
   : expr {
-      $$.value = $1; $$.span = $1->span;
-      $$.label = label_of(ctx, $1);
-      if (!$$.label) {
+      $$ = arena_alloc(A, sizeof *$$);
+      $$->value = $1; $$->span = $1->span;
+      $$->label = label_of(ctx, $1);
+      if (!$$->label) {
         diag_error(ctx->d, $1->span, "a show item that is not a name or field needs a label");
         diag_hint(ctx->d, "write label: expression");
       }
     }
-  | name_or_kw ':' expr { $$.label = $1.s; $$.span = sp(@1); $$.value = $3; }
+  | name_or_kw ':' expr { $$ = arena_alloc(A, sizeof *$$); $$->label = $1; $$->span = sp(@1); $$->value = $3; }
   ;
 
 opt_approve
-  : %empty { memset(&$$, 0, sizeof $$); }
-  | K_APPROVE block { memset(&$$, 0, sizeof $$); $$.has = true; $$.body = $2; }
+  : %empty { $$ = NULL; }
+  | K_APPROVE block { $$ = arena_alloc(A, sizeof *$$); $$->body = *$2; }
   ;
 
 opt_reject
-  : %empty { memset(&$$, 0, sizeof $$); }
-  | K_REJECT block { memset(&$$, 0, sizeof $$); $$.has = true; $$.body = $2; }
+  : %empty { $$ = NULL; }
+  | K_REJECT block { $$ = arena_alloc(A, sizeof *$$); $$->body = *$2; }
   | K_REJECT '(' IDENT ')' block {
-      memset(&$$, 0, sizeof $$); $$.has = true; $$.why = $3.s; $$.why_span = sp(@3); $$.body = $5;
+      $$ = arena_alloc(A, sizeof *$$); $$->why = $3; $$->why_span = sp(@3); $$->body = *$5;
     }
   ;
 
@@ -602,9 +614,11 @@ checkpoint_stmt
   : checkpoint_head opt_approve opt_reject {
       $$ = ast_stmt(A, S_CHECKPOINT, $1->span);
       $$->u.checkpoint.cp = $1;
-      $$->u.checkpoint.has_approve = $2.has; $$->u.checkpoint.approve = $2.body;
-      $$->u.checkpoint.has_reject = $3.has; $$->u.checkpoint.reject = $3.body;
-      $$->u.checkpoint.why = $3.why; $$->u.checkpoint.why_span = $3.why_span;
+      if ($2) { $$->u.checkpoint.has_approve = true; $$->u.checkpoint.approve = $2->body; }
+      if ($3) {
+        $$->u.checkpoint.has_reject = true; $$->u.checkpoint.reject = $3->body;
+        $$->u.checkpoint.why = $3->why; $$->u.checkpoint.why_span = $3->why_span;
+      }
     }
   ;
 
@@ -614,17 +628,19 @@ review_stmt
       $$->u.review.title = $2;
       $$->u.review.within = $3->within; $$->u.review.within_span = $3->within_span;
       $$->u.review.by = $3->by; $$->u.review.by_span = $3->by_span;
-      $$->u.review.body = $4;
-      $$->u.review.has_flag = $5.has; $$->u.review.why = $5.why;
-      $$->u.review.why_span = $5.why_span; $$->u.review.flag = $5.body;
+      $$->u.review.body = *$4;
+      if ($5) {
+        $$->u.review.has_flag = true; $$->u.review.why = $5->why;
+        $$->u.review.why_span = $5->why_span; $$->u.review.flag = $5->body;
+      }
     }
   ;
 
 opt_flag
-  : %empty { memset(&$$, 0, sizeof $$); }
-  | K_FLAG block { memset(&$$, 0, sizeof $$); $$.has = true; $$.body = $2; }
+  : %empty { $$ = NULL; }
+  | K_FLAG block { $$ = arena_alloc(A, sizeof *$$); $$->body = *$2; }
   | K_FLAG '(' IDENT ')' block {
-      memset(&$$, 0, sizeof $$); $$.has = true; $$.why = $3.s; $$.why_span = sp(@3); $$.body = $5;
+      $$ = arena_alloc(A, sizeof *$$); $$->why = $3; $$->why_span = sp(@3); $$->body = *$5;
     }
   ;
 
@@ -662,7 +678,7 @@ postfix
     }
   | postfix '.' name_or_kw {
       $$ = ast_expr(A, E_FIELD, sp(@2));
-      $$->u.field.a = $1; $$->u.field.name = $3.s; $$->u.field.name_span = sp(@3);
+      $$->u.field.a = $1; $$->u.field.name = $3; $$->u.field.name_span = sp(@3);
       set_depth(ctx, $$, $1->depth);
     }
   ;
@@ -685,27 +701,27 @@ primary
   | K_FALSE { $$ = ast_expr(A, E_BOOL, sp(@1)); $$->u.b = false; }
   | K_NIL { $$ = ast_expr(A, E_NIL, sp(@1)); }
   | string
-  | IDENT { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = $1.s; $$->u.name.slot = -1; }
+  | IDENT { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = $1; $$->u.name.slot = -1; }
   | ctx_name
   | IDENT '(' args ')' {
       $$ = ast_expr(A, E_CALL, sp(@1));
-      $$->u.call.name = $1.s; $$->u.call.args = $3;
+      $$->u.call.name = $1; $$->u.call.args = *$3;
       uint32_t d = 0;
-      for (uint32_t i = 0; i < $3.n; i++) if ($3.v[i]->depth > d) d = $3.v[i]->depth;
+      for (uint32_t i = 0; i < $3->n; i++) if ($3->v[i]->depth > d) d = $3->v[i]->depth;
       set_depth(ctx, $$, d);
     }
   | '(' expr ')' { $$ = $2; }
   | '[' list_items ']' {
-      $$ = ast_expr(A, E_LIST, sp(@1)); $$->u.list = $2;
+      $$ = ast_expr(A, E_LIST, sp(@1)); $$->u.list = *$2;
       uint32_t d = 0;
-      for (uint32_t i = 0; i < $2.n; i++) if ($2.v[i]->depth > d) d = $2.v[i]->depth;
+      for (uint32_t i = 0; i < $2->n; i++) if ($2->v[i]->depth > d) d = $2->v[i]->depth;
       set_depth(ctx, $$, d);
     }
   | '{' map_body '}' {
       $$ = ast_expr(A, E_MAP, sp(@1));
-      $$->u.map.keys = $2.keys; $$->u.map.vals = $2.vals;
+      $$->u.map.keys = $2->keys; $$->u.map.vals = $2->vals;
       uint32_t d = 0;
-      for (uint32_t i = 0; i < $2.vals.n; i++) if ($2.vals.v[i]->depth > d) d = $2.vals.v[i]->depth;
+      for (uint32_t i = 0; i < $2->vals.n; i++) if ($2->vals.v[i]->depth > d) d = $2->vals.v[i]->depth;
       set_depth(ctx, $$, d);
     }
   ;
@@ -720,12 +736,12 @@ ctx_name
   ;
 
 string
-  : STRING { $$ = mk_str(ctx, $1.s, $1.len, @1); }
+  : STRING { $$ = mk_str(ctx, $1->s, $1->len, @1); }
   | STR_BEGIN interp_tail {
       $$ = $2;
       $$->span = sp(@1);
       /* the parts were collected back to front by interp_tail */
-      Expr *head = mk_str(ctx, $1.s, $1.len, @1);
+      Expr *head = mk_str(ctx, $1->s, $1->len, @1);
       ExprList *l = &$$->u.list;
       ast_push_expr(A, l, head);
       for (uint32_t i = 0, j = l->n - 1; i < j; i++, j--) {
@@ -740,25 +756,25 @@ string
 interp_tail
   : expr STR_END {
       $$ = ast_expr(A, E_INTERP, sp(@1));
-      ast_push_expr(A, &$$->u.list, mk_str(ctx, $2.s, $2.len, @2));
+      ast_push_expr(A, &$$->u.list, mk_str(ctx, $2->s, $2->len, @2));
       ast_push_expr(A, &$$->u.list, $1);
     }
   | expr STR_MID interp_tail {
       $$ = $3;
-      ast_push_expr(A, &$$->u.list, mk_str(ctx, $2.s, $2.len, @2));
+      ast_push_expr(A, &$$->u.list, mk_str(ctx, $2->s, $2->len, @2));
       ast_push_expr(A, &$$->u.list, $1);
     }
   ;
 
 args
-  : %empty { memset(&$$, 0, sizeof $$); }
+  : %empty { $$ = arena_alloc(A, sizeof *$$); }
   | arg_list { $$ = $1; }
   | arg_list ',' { $$ = $1; }
   ;
 
 arg_list
-  : expr { memset(&$$, 0, sizeof $$); ast_push_expr(A, &$$, $1); }
-  | arg_list ',' expr { $$ = $1; ast_push_expr(A, &$$, $3); }
+  : expr { $$ = arena_alloc(A, sizeof *$$); ast_push_expr(A, $$, $1); }
+  | arg_list ',' expr { $$ = $1; ast_push_expr(A, $$, $3); }
   ;
 
 list_items
@@ -766,7 +782,7 @@ list_items
   ;
 
 map_body
-  : %empty { memset(&$$, 0, sizeof $$); }
+  : %empty { $$ = arena_alloc(A, sizeof *$$); }
   | map_list { $$ = $1; }
   | map_list ',' { $$ = $1; }
   | map_list NL { $$ = $1; }
@@ -774,21 +790,21 @@ map_body
 
 map_list
   : map_entry {
-      memset(&$$, 0, sizeof $$);
-      ast_push_expr(A, &$$.keys, $1.key); ast_push_expr(A, &$$.vals, $1.val);
+      $$ = arena_alloc(A, sizeof *$$);
+      ast_push_expr(A, &$$->keys, $1->key); ast_push_expr(A, &$$->vals, $1->val);
     }
   | map_list ',' map_entry {
       $$ = $1;
-      ast_push_expr(A, &$$.keys, $3.key); ast_push_expr(A, &$$.vals, $3.val);
+      ast_push_expr(A, &$$->keys, $3->key); ast_push_expr(A, &$$->vals, $3->val);
     }
   ;
 
 map_entry
-  : map_key ':' expr { $$.key = $1; $$.val = $3; }
+  : map_key ':' expr { $$ = arena_alloc(A, sizeof *$$); $$->key = $1; $$->val = $3; }
   ;
 
 map_key
-  : name_or_kw { $$ = mk_str(ctx, $1.s, $1.len, @1); }
+  : name_or_kw { $$ = mk_str(ctx, $1, strlen($1), @1); }
   | string
   ;
 
@@ -798,57 +814,57 @@ name_or_kw
   ;
 
 keyword
-  : K_PLAYBOOK { $$.s = "playbook"; $$.len = 8; }
-  | K_INPUT { $$.s = "input"; $$.len = 5; }
-  | K_PARAM { $$.s = "param"; $$.len = 5; }
-  | K_ACTION { $$.s = "action"; $$.len = 6; }
-  | K_FN { $$.s = "fn"; $$.len = 2; }
-  | K_LET { $$.s = "let"; $$.len = 3; }
-  | K_IF { $$.s = "if"; $$.len = 2; }
-  | K_ELSE { $$.s = "else"; $$.len = 4; }
-  | K_WHILE { $$.s = "while"; $$.len = 5; }
-  | K_FOR { $$.s = "for"; $$.len = 3; }
-  | K_IN { $$.s = "in"; $$.len = 2; }
-  | K_BREAK { $$.s = "break"; $$.len = 5; }
-  | K_CONTINUE { $$.s = "continue"; $$.len = 8; }
-  | K_RETURN { $$.s = "return"; $$.len = 6; }
-  | K_FAIL { $$.s = "fail"; $$.len = 4; }
-  | K_TRY { $$.s = "try"; $$.len = 3; }
-  | K_CATCH { $$.s = "catch"; $$.len = 5; }
-  | K_STEP { $$.s = "step"; $$.len = 4; }
-  | K_LOG { $$.s = "log"; $$.len = 3; }
-  | K_CHECKPOINT { $$.s = "checkpoint"; $$.len = 10; }
-  | K_SHOW { $$.s = "show"; $$.len = 4; }
-  | K_EDIT { $$.s = "edit"; $$.len = 4; }
-  | K_BY { $$.s = "by"; $$.len = 2; }
-  | K_QUORUM { $$.s = "quorum"; $$.len = 6; }
-  | K_TIMEOUT { $$.s = "timeout"; $$.len = 7; }
-  | K_APPROVE { $$.s = "approve"; $$.len = 7; }
-  | K_REJECT { $$.s = "reject"; $$.len = 6; }
-  | K_REVIEW { $$.s = "review"; $$.len = 6; }
-  | K_WITHIN { $$.s = "within"; $$.len = 6; }
-  | K_FLAG { $$.s = "flag"; $$.len = 4; }
-  | K_RULES { $$.s = "rules"; $$.len = 5; }
-  | K_THRESHOLDS { $$.s = "thresholds"; $$.len = 10; }
-  | K_WHEN { $$.s = "when"; $$.len = 4; }
-  | K_OTHERWISE { $$.s = "otherwise"; $$.len = 9; }
-  | K_AUTO { $$.s = "auto"; $$.len = 4; }
-  | K_DENY { $$.s = "deny"; $$.len = 4; }
-  | K_WITH { $$.s = "with"; $$.len = 4; }
-  | K_CONFIDENCE { $$.s = "confidence"; $$.len = 10; }
-  | K_BECAUSE { $$.s = "because"; $$.len = 7; }
-  | K_FROM { $$.s = "from"; $$.len = 4; }
-  | K_SYMBOL { $$.s = "symbol"; $$.len = 6; }
-  | K_IRREVERSIBLE { $$.s = "irreversible"; $$.len = 12; }
-  | K_BLAST { $$.s = "blast"; $$.len = 5; }
-  | K_COMPLIANCE { $$.s = "compliance"; $$.len = 10; }
-  | K_UNDO { $$.s = "undo"; $$.len = 4; }
-  | K_AND { $$.s = "and"; $$.len = 3; }
-  | K_OR { $$.s = "or"; $$.len = 2; }
-  | K_NOT { $$.s = "not"; $$.len = 3; }
-  | K_TRUE { $$.s = "true"; $$.len = 4; }
-  | K_FALSE { $$.s = "false"; $$.len = 5; }
-  | K_NIL { $$.s = "nil"; $$.len = 3; }
+  : K_PLAYBOOK { $$ = "playbook"; }
+  | K_INPUT { $$ = "input"; }
+  | K_PARAM { $$ = "param"; }
+  | K_ACTION { $$ = "action"; }
+  | K_FN { $$ = "fn"; }
+  | K_LET { $$ = "let"; }
+  | K_IF { $$ = "if"; }
+  | K_ELSE { $$ = "else"; }
+  | K_WHILE { $$ = "while"; }
+  | K_FOR { $$ = "for"; }
+  | K_IN { $$ = "in"; }
+  | K_BREAK { $$ = "break"; }
+  | K_CONTINUE { $$ = "continue"; }
+  | K_RETURN { $$ = "return"; }
+  | K_FAIL { $$ = "fail"; }
+  | K_TRY { $$ = "try"; }
+  | K_CATCH { $$ = "catch"; }
+  | K_STEP { $$ = "step"; }
+  | K_LOG { $$ = "log"; }
+  | K_CHECKPOINT { $$ = "checkpoint"; }
+  | K_SHOW { $$ = "show"; }
+  | K_EDIT { $$ = "edit"; }
+  | K_BY { $$ = "by"; }
+  | K_QUORUM { $$ = "quorum"; }
+  | K_TIMEOUT { $$ = "timeout"; }
+  | K_APPROVE { $$ = "approve"; }
+  | K_REJECT { $$ = "reject"; }
+  | K_REVIEW { $$ = "review"; }
+  | K_WITHIN { $$ = "within"; }
+  | K_FLAG { $$ = "flag"; }
+  | K_RULES { $$ = "rules"; }
+  | K_THRESHOLDS { $$ = "thresholds"; }
+  | K_WHEN { $$ = "when"; }
+  | K_OTHERWISE { $$ = "otherwise"; }
+  | K_AUTO { $$ = "auto"; }
+  | K_DENY { $$ = "deny"; }
+  | K_WITH { $$ = "with"; }
+  | K_CONFIDENCE { $$ = "confidence"; }
+  | K_BECAUSE { $$ = "because"; }
+  | K_FROM { $$ = "from"; }
+  | K_SYMBOL { $$ = "symbol"; }
+  | K_IRREVERSIBLE { $$ = "irreversible"; }
+  | K_BLAST { $$ = "blast"; }
+  | K_COMPLIANCE { $$ = "compliance"; }
+  | K_UNDO { $$ = "undo"; }
+  | K_AND { $$ = "and"; }
+  | K_OR { $$ = "or"; }
+  | K_NOT { $$ = "not"; }
+  | K_TRUE { $$ = "true"; }
+  | K_FALSE { $$ = "false"; }
+  | K_NIL { $$ = "nil"; }
   ;
 
 %%
@@ -1179,9 +1195,13 @@ size_t ps_tokens(const char *src, size_t len, Diags *d, Arena *arena, PsToken **
     PsToken tok = { .kind = t, .span = sp(loc) };
     if (t == INT || t == DURATION || t == INT_MIN_LIT) tok.i = val.i;
     if (t == FLOAT) tok.f = val.f;
-    if (t == IDENT || t == STRING || t == STR_BEGIN || t == STR_MID || t == STR_END) {
-      tok.s = val.str.s;
-      tok.len = val.str.len;
+    if (t == IDENT) {
+      tok.s = val.name;
+      tok.len = strlen(val.name);
+    }
+    if (t == STRING || t == STR_BEGIN || t == STR_MID || t == STR_END) {
+      tok.s = val.str->s;
+      tok.len = val.str->len;
     }
     v[n++] = tok;
     if (t == 0) break;
