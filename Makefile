@@ -120,7 +120,7 @@ test-unit: $(UNIT_BIN)
 test-lang: $(BINDIR)/hitlc
 	python3 tests/run_lang.py --hitlc $(BINDIR)/hitlc tests/lang
 
-test-cli: $(BINDIR)/hitlc
+test-cli: $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm)
 	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; BINDIR=$(BINDIR) bash $$t; done
 
 test: test-unit test-lang test-cli
