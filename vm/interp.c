@@ -491,7 +491,7 @@ top:
     uint16_t n = READ_U16();
     SAVE();
     List *l = list_new(vm, n);
-    memcpy(l->v, sp - n, n * sizeof(Value));
+    if (n) memcpy(l->v, sp - n, n * sizeof(Value));
     l->n = n;
     sp -= n;
     *sp++ = v_obj(&l->h);
