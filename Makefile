@@ -110,6 +110,10 @@ $(BINDIR)/hitlvm: $(BUILD)/obj/vm/hitlvm.o $(LIBDIR)/libhitl.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- tests ----------------------------------------------------------------
+# cp_compile verifies the bytecode it generates only when HITL_VERIFY_CODEGEN
+# is set (compiler/compile.h): every program a test compiles is verified.
+test test-unit test-lang test-cli test-stress test-fail-alloc check: export HITL_VERIFY_CODEGEN := 1
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIBDIR)/libhitl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBDIR)/libhitl.a $(LDLIBS) -lcmocka

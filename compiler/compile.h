@@ -38,8 +38,15 @@ bool cp_front(const char *name, const char *src, size_t len, Diags *d, Ast **out
 
 /* cp_front, then the code generator (compiler/codegen.h): the module, or
  * NULL when there is an error (in d, which is initialised here as by
- * cp_front; the caller calls diag_free(d)).  Builds without NDEBUG also run
- * bc_verify on the result, and report a failure as an internal error. */
+ * cp_front; the caller calls diag_free(d)).
+ *
+ * The module is not verified here: bc_read verifies every module it loads,
+ * and verifying a big module costs about as much as generating it.  With
+ * HITL_VERIFY_CODEGEN set in the environment (to anything but "" or "0")
+ * cp_compile also runs bc_verify on what the code generator wrote and turns
+ * a failure into an internal error.  The Makefile's test targets set it, so
+ * every program the tests compile is verified; the fuzz target calls
+ * bc_verify itself (and traps on a failure). */
 Module *cp_compile(const char *name, const char *src, size_t len, Diags *d);
 
 #endif
