@@ -85,7 +85,7 @@ static void begin_fn(Cg *g, uint32_t slots, Span at) {
   f->rule = false;
   f->fn = NULL;
   f->at = at;
-  f->nscopes = f->nbreaks = f->npend = 0;
+  f->nscopes = f->nbreaks = f->nconts = f->npend = 0;
   f->in_approve = f->in_review = 0;
   g->too_big = false;
 }
@@ -412,6 +412,7 @@ Module *cg_generate(const Ast *ast, const char *source_name, const char *src, si
   mem_free(f->lines, f->caplines * sizeof *f->lines);
   mem_free(f->scopes, f->capscopes * sizeof *f->scopes);
   mem_free(f->breaks, f->capbreaks * sizeof *f->breaks);
+  mem_free(f->conts, f->capconts * sizeof *f->conts);
   mem_free(f->pend, f->cappend * sizeof *f->pend);
   mem_free(g->consts, g->capconsts * sizeof *g->consts);
   mem_free(g->chash, g->chcap * sizeof *g->chash);

@@ -118,6 +118,8 @@ static void set_offset(Cg *g, uint32_t at, uint32_t target) {
 
 void cg_patch(Cg *g, uint32_t at) { set_offset(g, at, g->f.len); }
 
+void cg_patch_to(Cg *g, uint32_t at, uint32_t target) { set_offset(g, at, target); }
+
 void cg_jump_back(Cg *g, Opcode op, uint32_t target) {
   set_offset(g, cg_emit(g, op, 0, 0, 0, 0), target);
 }

@@ -32,6 +32,71 @@ static Opcode jump_unless(Op op) {
   }
 }
 
+/* the form of a comparison with a small int constant on the right, or OP_NOP */
+static Opcode jump_unless_k(Op op) {
+  switch (op) {
+  case AST_OP_LT: return OP_JUMP_IF_NOT_LT_K;
+  case AST_OP_LE: return OP_JUMP_IF_NOT_LE_K;
+  case AST_OP_GT: return OP_JUMP_IF_NOT_GT_K;
+  case AST_OP_GE: return OP_JUMP_IF_NOT_GE_K;
+  case AST_OP_EQ: return OP_JUMP_IF_NOT_EQ_K;
+  case AST_OP_NE: return OP_JUMP_IF_NOT_NE_K;
+  default: return OP_NOP;
+  }
+}
+
+/* the "jump if" form of a comparison (a loop's test at its bottom), or OP_NOP */
+static Opcode jump_if(Op op) {
+  switch (op) {
+  case AST_OP_LT: return OP_JUMP_IF_LT;
+  case AST_OP_LE: return OP_JUMP_IF_LE;
+  case AST_OP_GT: return OP_JUMP_IF_GT;
+  case AST_OP_GE: return OP_JUMP_IF_GE;
+  case AST_OP_EQ: return OP_JUMP_IF_EQ;
+  case AST_OP_NE: return OP_JUMP_IF_NE;
+  default: return OP_NOP;
+  }
+}
+
+static Opcode jump_if_k(Op op) {
+  switch (op) {
+  case AST_OP_LT: return OP_JUMP_IF_LT_K;
+  case AST_OP_LE: return OP_JUMP_IF_LE_K;
+  case AST_OP_GT: return OP_JUMP_IF_GT_K;
+  case AST_OP_GE: return OP_JUMP_IF_GE_K;
+  case AST_OP_EQ: return OP_JUMP_IF_EQ_K;
+  case AST_OP_NE: return OP_JUMP_IF_NE_K;
+  default: return OP_NOP;
+  }
+}
+
+static bool small_int(const Expr *e) { return e->kind == E_INT && e->u.i >= -128 && e->u.i <= 127; }
+static bool local_name(const Expr *e) { return e->kind == E_NAME && e->u.name.ref == REF_LOCAL; }
+
+/* a OP k with k a small int literal: the one-operand form, or OP_NOP.
+ * MOD_K and IDIV_K take k > 0 only (k <= 0 keeps the general error path). */
+static Opcode arith_k(Op op, int64_t k) {
+  switch (op) {
+  case AST_OP_ADD: return OP_ADD_K;
+  case AST_OP_SUB: return OP_SUB_K;
+  case AST_OP_MUL: return OP_MUL_K;
+  case AST_OP_MOD: return k > 0 ? OP_MOD_K : OP_NOP;
+  case AST_OP_IDIV: return k > 0 ? OP_IDIV_K : OP_NOP;
+  default: return OP_NOP;
+  }
+}
+
+/* push a then b: two locals are one GET_LOCAL2 */
+static void operands(Cg *g, const Expr *a, const Expr *b) {
+  if (local_name(a) && local_name(b)) {
+    cg_line(g, a->span.line);
+    cg_emit(g, OP_GET_LOCAL2, a->u.name.slot, b->u.name.slot, 0, 0);
+    return;
+  }
+  cg_expr(g, a);
+  cg_expr(g, b);
+}
+
 static void internal(Cg *g, Span at, const char *what) {
   g->failed = true;
   diag_error(g->d, at, "internal error in the code generator: %s", what);
@@ -197,8 +262,16 @@ void cg_expr(Cg *g, const Expr *e) {
       logic_expr(g, e);
       return;
     }
-    cg_expr(g, e->u.op.a);
-    cg_expr(g, e->u.op.b);
+    if (small_int(e->u.op.b)) {
+      Opcode k = arith_k(e->u.op.op, e->u.op.b->u.i);
+      if (k != OP_NOP) {
+        cg_expr(g, e->u.op.a);
+        cg_line(g, e->span.line);
+        cg_op1(g, k, e->u.op.b->u.i);
+        return;
+      }
+    }
+    operands(g, e->u.op.a, e->u.op.b);
     cg_line(g, e->span.line);
     cg_op(g, binop[e->u.op.op]);
     return;
@@ -235,9 +308,14 @@ static void cond_false(Cg *g, const Expr *c) {
       return;
     }
     Opcode j = jump_unless(op);
-    if (j != OP_NOP) {
+    if (j != OP_NOP && small_int(c->u.op.b)) {
       cg_expr(g, c->u.op.a);
-      cg_expr(g, c->u.op.b);
+      cg_line(g, c->span.line);
+      pend(g, cg_emit(g, jump_unless_k(op), c->u.op.b->u.i, 0, 0, 0));
+      return;
+    }
+    if (j != OP_NOP) {
+      operands(g, c->u.op.a, c->u.op.b);
       cg_line(g, c->span.line);
       pend(g, cg_jump(g, j));
       return;
@@ -252,6 +330,48 @@ static void cond_false(Cg *g, const Expr *c) {
   cg_expr(g, c);
   cg_line(g, c->span.line);
   pend(g, cg_jump(g, OP_JUMP_IF_FALSE));
+}
+
+/* Jump to target (behind us) when c is true: a loop's test at its bottom.
+ * `a and b` jumps out past the test when a is false (those jumps are
+ * pending like cg_cond_false's, patched by cg_patch_false). */
+static void cond_true_back(Cg *g, const Expr *c, uint32_t target) {
+  if (c->kind == E_BINARY) {
+    Op op = c->u.op.op;
+    if (op == AST_OP_AND) {
+      cond_false(g, c->u.op.a);
+      cond_true_back(g, c->u.op.b, target);
+      return;
+    }
+    Opcode j = jump_if(op);
+    if (j != OP_NOP && small_int(c->u.op.b)) {
+      cg_expr(g, c->u.op.a);
+      cg_line(g, c->span.line);
+      cg_patch_to(g, cg_emit(g, jump_if_k(op), c->u.op.b->u.i, 0, 0, 0), target);
+      return;
+    }
+    if (j != OP_NOP) {
+      operands(g, c->u.op.a, c->u.op.b);
+      cg_line(g, c->span.line);
+      cg_jump_back(g, j, target);
+      return;
+    }
+  }
+  if (c->kind == E_UNARY && c->u.op.op == AST_OP_NOT) {
+    cg_expr(g, c->u.op.a);
+    cg_line(g, c->span.line);
+    cg_jump_back(g, OP_JUMP_IF_FALSE, target);
+    return;
+  }
+  cg_expr(g, c);
+  cg_line(g, c->span.line);
+  cg_jump_back(g, OP_JUMP_IF_TRUE, target);
+}
+
+uint32_t cg_cond_true_back(Cg *g, const Expr *cond, uint32_t target) {
+  uint32_t mark = g->f.npend;
+  cond_true_back(g, cond, target);
+  return mark;
 }
 
 uint32_t cg_cond_false(Cg *g, const Expr *cond) {

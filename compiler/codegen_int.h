@@ -66,6 +66,8 @@ typedef struct CgScope {
   CgScopeKind kind;
   uint32_t cont_pc;        /* CG_LOOP: where `continue` jumps */
   uint32_t first_break;    /* CG_LOOP: its breaks start here in Cg.breaks */
+  uint32_t first_cont;     /* CG_LOOP with a test at the bottom: its continues start here in conts */
+  bool cont_fwd;           /* continue jumps forward to the test (patched by cg_patch_conts) */
 } CgScope;
 
 /* the function being generated */
@@ -81,6 +83,7 @@ typedef struct CgFn {
   Span at;                 /* what a limit diagnostic points at */
   CgScope *scopes; uint32_t nscopes, capscopes;
   uint32_t *breaks; uint32_t nbreaks, capbreaks;   /* jump operands to patch */
+  uint32_t *conts; uint32_t nconts, capconts;      /* forward continues to patch */
   uint32_t *pend; uint32_t npend, cappend;         /* a condition's false jumps */
   uint32_t in_approve, in_review;                  /* lexical nesting */
 } CgFn;
@@ -125,6 +128,7 @@ uint32_t cg_here(Cg *g);
 uint32_t cg_jump(Cg *g, Opcode op);              /* forward: patch with cg_patch */
 void cg_patch(Cg *g, uint32_t at);               /* the jump at operand `at` lands here */
 void cg_jump_back(Cg *g, Opcode op, uint32_t target);
+void cg_patch_to(Cg *g, uint32_t at, uint32_t target);   /* the jump at operand `at` lands at target */
 void cg_set_depth(Cg *g, int depth);             /* at a label reached only by a jump */
 uint32_t cg_hide(Cg *g, uint32_t n);             /* n consecutive hidden locals */
 void cg_unhide(Cg *g, uint32_t n);
@@ -140,6 +144,9 @@ void cg_expr(Cg *g, const Expr *e);
 /* Jump when cond is false: returns a mark for cg_patch_false, which lands
  * every such jump (`a and b` makes two) at the current position. */
 uint32_t cg_cond_false(Cg *g, const Expr *cond);
+/* Jump back to target when cond is true (a loop's test at its bottom); the
+ * jumps out of an `a and b` are pending: land them with cg_patch_false. */
+uint32_t cg_cond_true_back(Cg *g, const Expr *cond, uint32_t target);
 void cg_patch_false(Cg *g, uint32_t mark);
 /* the value of e stored into a variable of type want: CHECK_TYPE when needed,
  * naming it as printf(what, name) does (what holds one %s) */

@@ -13,7 +13,16 @@ static void stmt(Cg *g, const Stmt *s);
 static void push_scope(Cg *g, CgScopeKind kind, uint32_t cont_pc) {
   CgFn *f = &g->f;
   if (!cg_grow(g, (void **)&f->scopes, &f->capscopes, f->nscopes, sizeof *f->scopes)) return;
-  f->scopes[f->nscopes++] = (CgScope){kind, cont_pc, f->nbreaks};
+  f->scopes[f->nscopes++] = (CgScope){kind, cont_pc, f->nbreaks, f->nconts, false};
+}
+
+/* the innermost loop's continues land here (a loop with its test at the bottom) */
+static void patch_conts(Cg *g) {
+  CgFn *f = &g->f;
+  if (!f->nscopes) return;   /* only after out of memory */
+  CgScope *sc = &f->scopes[f->nscopes - 1];
+  for (uint32_t i = sc->first_cont; i < f->nconts; i++) cg_patch(g, f->conts[i]);
+  f->nconts = sc->first_cont;
 }
 
 static void pop_scope(Cg *g) {
@@ -76,12 +85,59 @@ static bool inc_local(Cg *g, const Expr *target, const Expr *v) {
   return true;
 }
 
+/* e reads and writes no local but by its own value: no checkpoint (which can
+ * edit a local, and suspends) and no action call in it */
+static bool plain_expr(const Expr *e) {
+  switch (e->kind) {
+  case E_NIL: case E_BOOL: case E_INT: case E_FLOAT: case E_STRING: case E_NAME:
+    return true;
+  case E_INTERP: case E_LIST:
+    for (uint32_t i = 0; i < e->u.list.n; i++)
+      if (!plain_expr(e->u.list.v[i])) return false;
+    return true;
+  case E_MAP:
+    for (uint32_t i = 0; i < e->u.map.keys.n; i++)
+      if (!plain_expr(e->u.map.keys.v[i]) || !plain_expr(e->u.map.vals.v[i])) return false;
+    return true;
+  case E_UNARY: return plain_expr(e->u.op.a);
+  case E_BINARY: return plain_expr(e->u.op.a) && plain_expr(e->u.op.b);
+  case E_INDEX: return plain_expr(e->u.index.a) && plain_expr(e->u.index.b);
+  case E_FIELD: return plain_expr(e->u.field.a);
+  case E_CALL:
+    if (e->u.call.ref != REF_FN && e->u.call.ref != REF_BUILTIN) return false;
+    for (uint32_t i = 0; i < e->u.call.args.n; i++)
+      if (!plain_expr(e->u.call.args.v[i])) return false;
+    return true;
+  case E_CHECKPOINT:
+    return false;
+  }
+  return false;
+}
+
+/* x = x + e, x = x - e with x a local: e; ADD_LOCAL x (SUB_LOCAL).  Only when
+ * it is the same program: the sum needs no CHECK_TYPE to be stored in x, and
+ * e cannot change x (reading x after e instead of before). */
+static bool arith_local(Cg *g, const Expr *target, const Expr *v) {
+  if (v->kind != E_BINARY || (v->u.op.op != AST_OP_ADD && v->u.op.op != AST_OP_SUB)) return false;
+  const Expr *a = v->u.op.a, *b = v->u.op.b;
+  if (a->kind != E_NAME || a->u.name.ref != REF_LOCAL || a->u.name.slot != target->u.name.slot)
+    return false;
+  TypeSet want = target->type ? target->type : TY_ANY, have = v->type ? v->type : TY_ANY;
+  bool widens = (want & TY_FLOAT) && !(want & TY_INT);
+  if ((have & ~want) || (widens && (have & TY_INT))) return false;   /* cg_value_for would check */
+  if (!plain_expr(b)) return false;
+  cg_expr(g, b);
+  cg_line(g, v->span.line);
+  cg_op1(g, v->u.op.op == AST_OP_ADD ? OP_ADD_LOCAL : OP_SUB_LOCAL, target->u.name.slot);
+  return true;
+}
+
 static void assign(Cg *g, const Stmt *s) {
   const Expr *t = s->u.assign.target, *v = s->u.assign.value;
   switch (t->kind) {
   case E_NAME:
     if (t->u.name.ref != REF_LOCAL) break;
-    if (inc_local(g, t, v)) return;
+    if (inc_local(g, t, v) || arith_local(g, t, v)) return;
     cg_value_for(g, v, t->type, "value assigned to '%s'", t->u.name.name);
     cg_line(g, s->span.line);
     cg_op1(g, OP_SET_LOCAL, t->u.name.slot);
@@ -133,13 +189,19 @@ static void if_stmt(Cg *g, const Stmt *s) {
   if (!ends) cg_patch(g, end);
 }
 
+/* The test is at the bottom, so an iteration runs one jump fewer:
+ *   JUMP test; top: body; test: cond, jump back to top when true; end:
+ * The backward conditional jump spends fuel like JUMP does. */
 static void while_stmt(Cg *g, const Stmt *s) {
+  uint32_t entry = cg_jump(g, OP_JUMP);
   uint32_t top = cg_here(g);
-  uint32_t f = cg_cond_false(g, s->u.while_.cond);
   push_scope(g, CG_LOOP, top);
+  if (g->f.nscopes) g->f.scopes[g->f.nscopes - 1].cont_fwd = true;
   block(g, &s->u.while_.body);
+  cg_patch(g, entry);
+  patch_conts(g);
   cg_line(g, s->span.line);
-  cg_jump_back(g, OP_JUMP, top);
+  uint32_t f = cg_cond_true_back(g, s->u.while_.cond, top);
   cg_patch_false(g, f);
   pop_scope(g);
 }
@@ -176,6 +238,12 @@ static void break_continue(Cg *g, const Stmt *s) {
     g->failed = true;
     diag_error(g->d, s->span, "internal error in the code generator: '%s' outside a loop",
                s->kind == S_BREAK ? "break" : "continue");
+    return;
+  }
+  if (s->kind == S_CONTINUE && f->scopes[i - 1].cont_fwd) {
+    uint32_t at = cg_jump(g, OP_JUMP);
+    if (cg_grow(g, (void **)&f->conts, &f->capconts, f->nconts, sizeof *f->conts))
+      f->conts[f->nconts++] = at;
     return;
   }
   if (s->kind == S_CONTINUE) {

@@ -46,7 +46,7 @@
   OP(TEST_BOOL,     "",     1, 1, "type error unless the top value is a bool")       \
   OP(CHECK_TYPE,    "hh",   1, 1, "check the top against TypeSet t for what constants[k] names; widen int to float") \
   OP(JUMP,          "j",    0, 0, "pc += offset")                                     \
-  OP(JUMP_IF_FALSE, "j",    1, 0, "pop a bool; jump if false")                        \
+  OP(JUMP_IF_FALSE, "j",    1, 0, "pop a bool; jump if false (backward: spends fuel)")                        \
   OP(JUMP_IF_TRUE,  "j",    1, 0, "pop a bool; jump if true")                         \
   OP(JUMP_IF_NOT_LT, "j",   2, 0, "b := pop, a := pop; jump unless a < b")            \
   OP(JUMP_IF_NOT_LE, "j",   2, 0, "jump unless a <= b")                               \
@@ -54,6 +54,12 @@
   OP(JUMP_IF_NOT_GE, "j",   2, 0, "jump unless a >= b")                               \
   OP(JUMP_IF_NOT_EQ, "j",   2, 0, "jump unless a == b")                               \
   OP(JUMP_IF_NOT_NE, "j",   2, 0, "jump unless a != b")                               \
+  OP(JUMP_IF_LT,    "j",    2, 0, "b := pop, a := pop; jump if a < b (a loop's test: backward, spends fuel)") \
+  OP(JUMP_IF_LE,    "j",    2, 0, "jump if a <= b")                                   \
+  OP(JUMP_IF_GT,    "j",    2, 0, "jump if a > b")                                    \
+  OP(JUMP_IF_GE,    "j",    2, 0, "jump if a >= b")                                   \
+  OP(JUMP_IF_EQ,    "j",    2, 0, "jump if a == b")                                   \
+  OP(JUMP_IF_NE,    "j",    2, 0, "jump if a != b")                                   \
   OP(INC_LOCAL,     "hs",   0, 0, "locals[n] := locals[n] + s")                       \
   OP(GET_LOCAL2,    "hh",   0, 2, "push locals[a], then locals[b]")                   \
   OP(ADD_LOCAL,     "h",    1, 0, "locals[n] := locals[n] + pop")                     \
@@ -69,6 +75,12 @@
   OP(JUMP_IF_NOT_LE_K, "sj", 1, 0, "jump unless pop <= s")                            \
   OP(JUMP_IF_NOT_GT_K, "sj", 1, 0, "jump unless pop > s")                             \
   OP(JUMP_IF_NOT_GE_K, "sj", 1, 0, "jump unless pop >= s")                            \
+  OP(JUMP_IF_EQ_K,  "sj",   1, 0, "jump if pop == s")                                 \
+  OP(JUMP_IF_NE_K,  "sj",   1, 0, "jump if pop != s")                                 \
+  OP(JUMP_IF_LT_K,  "sj",   1, 0, "jump if pop < s")                                  \
+  OP(JUMP_IF_LE_K,  "sj",   1, 0, "jump if pop <= s")                                 \
+  OP(JUMP_IF_GT_K,  "sj",   1, 0, "jump if pop > s")                                  \
+  OP(JUMP_IF_GE_K,  "sj",   1, 0, "jump if pop >= s")                                 \
   OP(CALL,          "hb",   -1, 1, "call fns[f] with n arguments from the stack")     \
   OP(CALL_BUILTIN,  "bb",   -1, 1, "call built-in b with n arguments")               \
   OP(CALL_ACTION,   "h",    -1, 1, "call action site c: its arguments, then confidence and because if the site has them") \
