@@ -22,6 +22,7 @@
 
 #include "compiler/utf8.h"
 #include "vm/mem.h"
+#include "vm/sha256.h"
 
 enum {
   HDR_MAGIC = 0,
@@ -222,7 +223,7 @@ static void w_body(Wr *w, const Module *m) {
 bool bc_write(const Module *m, uint8_t **out, size_t *len) {
   *out = NULL;
   *len = 0;
-  if (!m || sodium_init() < 0) return false;
+  if (!m) return false;
   Wr w = {0};
   uint8_t header[HDR_SIZE] = {0};
   w_bytes(&w, header, sizeof header);   /* filled in below, once the body is known */
@@ -235,7 +236,7 @@ bool bc_write(const Module *m, uint8_t **out, size_t *len) {
   w.buf[HDR_VERSION] = BC_VERSION & 0xFF;
   w.buf[HDR_VERSION + 1] = (BC_VERSION >> 8) & 0xFF;
   w.buf[HDR_FLAGS] = w.buf[HDR_FLAGS + 1] = 0;
-  crypto_hash_sha256(w.buf + HDR_HASH, w.buf + HDR_SIZE, w.len - HDR_SIZE);
+  hitl_sha256(w.buf + HDR_HASH, w.buf + HDR_SIZE, w.len - HDR_SIZE);
 
   /* hand back exactly len bytes, so that mem_free(*out, *len) is right */
   uint8_t *exact = mem_realloc(w.buf, w.cap, w.len);
@@ -597,12 +598,8 @@ Module *bc_read(const uint8_t *data, size_t len, char *err, size_t n) {
     if (err && n) snprintf(err, n, "unsupported bytecode flags 0x%04x", flags);
     return NULL;
   }
-  if (sodium_init() < 0) {
-    set_err(err, n, "cannot initialise libsodium to check the bytecode checksum");
-    return NULL;
-  }
   uint8_t hash[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(hash, data + HDR_SIZE, len - HDR_SIZE);
+  hitl_sha256(hash, data + HDR_SIZE, len - HDR_SIZE);
   if (sodium_memcmp(hash, data + HDR_HASH, sizeof hash) != 0) {
     set_err(err, n, "corrupt bytecode: checksum mismatch");
     return NULL;
