@@ -620,6 +620,31 @@ top:
   CASE(INTERP) {
     uint16_t n = READ_U16();
     SAVE();
+    {
+      /* strings and ints that fit a small buffer: no StrBuf (no malloc) */
+      char small[256];
+      size_t len = 0;
+      uint16_t i = 0;
+      for (; i < n; i++) {
+        const Value *p = &sp[(int)i - (int)n];
+        if (p->t == V_STR) {
+          const Str *ps = AS_STR(*p);
+          if (ps->len > sizeof small - len) break;
+          memcpy(small + len, ps->s, ps->len);
+          len += ps->len;
+        } else if (p->t == V_INT && len + 24 <= sizeof small) {
+          len += fmt_int(small + len, p->u.i);
+        } else {
+          break;
+        }
+      }
+      if (i == n) {
+        Str *s = str_new(vm, small, len);
+        sp -= n;
+        *sp++ = v_obj(&s->h);
+        DISPATCH();
+      }
+    }
     StrBuf b;
     strbuf_init(vm, &b);
     for (uint16_t i = 0; i < n; i++) {

@@ -29,22 +29,27 @@ uint32_t str_hash_bytes(const char *s, size_t len) {
   return h;
 }
 
+/* every byte < 0x80, eight at a time */
+static bool bytes_ascii(const char *s, size_t len) {
+  uint64_t any = 0;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    any |= w;
+  }
+  for (; i < len; i++) any |= (unsigned char)s[i];
+  return (any & 0x8080808080808080ull) == 0;
+}
+
 Str *str_new(VM *vm, const char *s, size_t len) {
   if (len > vm_max_string(vm) || len > SIZE_MAX - sizeof(Str) - 1) vm_oom(vm, "string too long");
   Str *r = (Str *)gc_new(vm, sizeof(Str) + len + 1, V_STR);
-  uint32_t h = 2166136261u;
-  unsigned char any_high = 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    any_high |= c;
-    h ^= c;
-    h *= 16777619u;
-  }
   if (len) memcpy(r->s, s, len);
   r->s[len] = '\0';
   r->len = len;
-  r->hash = h;
-  r->ascii = (any_high & 0x80) == 0;
+  r->hashed = false;
+  r->ascii = bytes_ascii(r->s, len);
   return r;
 }
 
@@ -60,7 +65,7 @@ Str *str_concat(VM *vm, const Str *a, const Str *b) {
   memcpy(r->s + a->len, b->s, b->len);
   r->s[len] = '\0';
   r->len = len;
-  r->hash = str_hash_bytes(r->s, len);
+  r->hashed = false;   /* hashed when first needed */
   r->ascii = a->ascii && b->ascii;
   return r;
 }
@@ -90,7 +95,9 @@ size_t str_char_offset(const Str *s, size_t i) {
 
 bool str_eq(const Str *a, const Str *b) {
   if (a == b) return true;
-  return a->len == b->len && a->hash == b->hash && memcmp(a->s, b->s, a->len) == 0;
+  if (a->len != b->len) return false;
+  if (a->hashed && b->hashed && a->hash != b->hash) return false;
+  return memcmp(a->s, b->s, a->len) == 0;
 }
 
 /* ---- string buffers -------------------------------------------------------- */
@@ -211,6 +218,7 @@ Map *map_new(VM *vm, uint32_t cap) {
   return m;
 }
 
+/* a map's keys are hashed when they are inserted */
 static inline bool key_is(const Str *k, uint32_t h, const char *s, size_t len) {
   return k->hash == h && k->len == len && memcmp(k->s, s, len) == 0;
 }
@@ -231,7 +239,7 @@ static int64_t map_find(const Map *m, uint32_t h, const char *s, size_t len) {
 }
 
 Value *map_get(const Map *m, const Str *key) {
-  int64_t i = map_find(m, key->hash, key->s, key->len);
+  int64_t i = map_find(m, str_hash(key), key->s, key->len);
   return i < 0 ? NULL : &m->e[i].val;
 }
 
@@ -248,7 +256,7 @@ static void index_put(uint32_t *index, uint32_t icap, uint32_t h, uint32_t entry
 }
 
 void map_set(VM *vm, Map *m, Str *key, Value v) {
-  int64_t found = map_find(m, key->hash, key->s, key->len);
+  int64_t found = map_find(m, str_hash(key), key->s, key->len);
   if (found >= 0) {
     m->e[found].val = v;
     return;
@@ -462,12 +470,26 @@ static int key_order(const void *x, const void *y) {
   return a->len < b->len ? -1 : a->len > b->len;
 }
 
+size_t fmt_int(char out[24], int64_t i) {
+  char tmp[24];
+  size_t n = 0;
+  uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  size_t len = 0;
+  if (i < 0) out[len++] = '-';
+  while (n) out[len++] = tmp[--n];
+  return len;
+}
+
 static int write_json(StrBuf *b, Value v, bool canonical, bool strict, int depth) {
   char num[32];
   switch (v.t) {
     case V_NIL: strbuf_add(b, "null", 4); return VAL_OK;
     case V_BOOL: v.u.b ? strbuf_add(b, "true", 4) : strbuf_add(b, "false", 5); return VAL_OK;
-    case V_INT: strbuf_printf(b, "%lld", (long long)v.u.i); return VAL_OK;
+    case V_INT: strbuf_add(b, num, fmt_int(num, v.u.i)); return VAL_OK;
     case V_FLOAT:
       if (!isfinite(v.u.f)) {
         if (strict) return VAL_ENONFINITE;

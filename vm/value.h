@@ -34,8 +34,9 @@ typedef struct Obj {
 
 typedef struct Str {
   Obj h;
-  uint32_t hash;
+  uint32_t hash;          /* valid when hashed: computed on first use (str_hash) */
   bool ascii;             /* every byte < 0x80: character index == byte index */
+  bool hashed;
   size_t len;             /* bytes, not counting the terminating NUL */
   char s[];               /* NUL-terminated; may also contain NULs */
 } Str;
@@ -85,6 +86,16 @@ size_t str_chars(const Str *s);                            /* code points */
 /* byte offset of character i (0 <= i <= chars) */
 size_t str_char_offset(const Str *s, size_t i);
 uint32_t str_hash_bytes(const char *s, size_t len);
+/* the hash of s, computed the first time it is needed (a string built by
+ * concatenation and never used as a map key is never hashed) */
+static inline uint32_t str_hash(const Str *s) {
+  if (!s->hashed) {
+    Str *w = (Str *)s;    /* every Str is a heap object: the cache is writable */
+    w->hash = str_hash_bytes(s->s, s->len);
+    w->hashed = true;
+  }
+  return s->hash;
+}
 bool str_eq(const Str *a, const Str *b);
 
 /* A growable byte buffer for building strings, outside the GC heap.  Its
@@ -136,5 +147,7 @@ void val_str(StrBuf *b, Value v);
 void val_json(StrBuf *b, Value v, bool canonical);
 /* Python repr of a double: 2.0, 0.1, 1e-05, 1e+16, inf, nan */
 void fmt_float(char out[32], double d);
+/* decimal text of an int (what "%lld" writes, no NUL); returns its length */
+size_t fmt_int(char out[24], int64_t i);
 
 #endif
