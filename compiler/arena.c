@@ -43,8 +43,12 @@ static _Noreturn void arena_oom(Arena *a) {
   abort();
 }
 
+_Static_assert(ARENA_ALIGN >= _Alignof(void *) && ARENA_ALIGN >= _Alignof(int64_t) &&
+                   ARENA_ALIGN >= _Alignof(double) && ARENA_ALIGN >= _Alignof(size_t),
+               "arena allocations hold pointers, int64_t and double");
+
 void *arena_alloc(Arena *a, size_t size) {
-  size_t align = sizeof(max_align_t);
+  size_t align = ARENA_ALIGN;
   if (size > SIZE_MAX / 2) arena_oom(a);
   size = (size + align - 1) / align * align;
   if (size == 0) size = align;

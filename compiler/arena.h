@@ -21,7 +21,10 @@ typedef struct Arena {
 
 void arena_init(Arena *a);
 void arena_free(Arena *a);
-/* Zeroed, aligned for any type. Never returns NULL (see oom). */
+/* Zeroed, aligned to ARENA_ALIGN (8) bytes: enough for pointers, int64_t
+ * and double, which is all the front end stores (no long double, nothing
+ * over-aligned).  Never returns NULL (see oom). */
+enum { ARENA_ALIGN = 8 };
 void *arena_alloc(Arena *a, size_t size);
 /* Grow an array allocated from the arena: returns a copy with room for
  * new_cap elements (the old block is simply abandoned). */

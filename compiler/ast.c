@@ -1,6 +1,7 @@
 /* compiler/ast.c — constructors and small helpers for the syntax tree. */
 #include "ast.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static const char *const op_text[] = {
@@ -13,8 +14,21 @@ static const char *const op_text[] = {
 
 const char *ast_op_text(Op op) { return op_text[op]; }
 
+/* bytes of a node of each kind: the header and its own union member */
+#define EXPR_SIZE(m) (offsetof(Expr, u) + sizeof(((Expr *)0)->u.m))
+static const uint8_t expr_size[] = {
+  [E_NIL] = EXPR_SIZE(i),   /* nothing; the smallest member, so u is never out of bounds */
+  [E_BOOL] = EXPR_SIZE(i), [E_INT] = EXPR_SIZE(i), [E_FLOAT] = EXPR_SIZE(f),
+  [E_STRING] = EXPR_SIZE(str), [E_INTERP] = EXPR_SIZE(list), [E_NAME] = EXPR_SIZE(name),
+  [E_LIST] = EXPR_SIZE(list), [E_MAP] = EXPR_SIZE(map), [E_UNARY] = EXPR_SIZE(op),
+  [E_BINARY] = EXPR_SIZE(op), [E_INDEX] = EXPR_SIZE(index), [E_FIELD] = EXPR_SIZE(field),
+  [E_CALL] = EXPR_SIZE(call), [E_CHECKPOINT] = EXPR_SIZE(cp),
+};
+_Static_assert(sizeof(Expr) <= UINT8_MAX, "expr_size holds bytes");
+_Static_assert(sizeof expr_size == E_CHECKPOINT + 1, "a size for every ExprKind");
+
 Expr *ast_expr(Arena *a, ExprKind kind, Span span) {
-  Expr *e = arena_alloc(a, sizeof *e);
+  Expr *e = arena_alloc(a, expr_size[kind]);
   e->kind = kind;
   e->span = span;
   e->depth = 1;
@@ -22,8 +36,21 @@ Expr *ast_expr(Arena *a, ExprKind kind, Span span) {
   return e;
 }
 
+#define STMT_SIZE(m) (offsetof(Stmt, u) + sizeof(((Stmt *)0)->u.m))
+static const uint8_t stmt_size[] = {
+  [S_LET] = STMT_SIZE(let), [S_ASSIGN] = STMT_SIZE(assign), [S_IF] = STMT_SIZE(if_),
+  [S_WHILE] = STMT_SIZE(while_), [S_FOR] = STMT_SIZE(for_),
+  [S_BREAK] = STMT_SIZE(ret), [S_CONTINUE] = STMT_SIZE(ret),   /* nothing; the smallest */
+  [S_RETURN] = STMT_SIZE(ret), [S_FAIL] = STMT_SIZE(ret), [S_TRY] = STMT_SIZE(try_),
+  [S_STEP] = STMT_SIZE(step), [S_LOG] = STMT_SIZE(ret), [S_EXPR] = STMT_SIZE(ret),
+  [S_CHECKPOINT] = STMT_SIZE(checkpoint), [S_REVIEW] = STMT_SIZE(review),
+  [S_BLOCK] = STMT_SIZE(block),
+};
+_Static_assert(sizeof(Stmt) <= UINT8_MAX, "stmt_size holds bytes");
+_Static_assert(sizeof stmt_size == S_BLOCK + 1, "a size for every StmtKind");
+
 Stmt *ast_stmt(Arena *a, StmtKind kind, Span span) {
-  Stmt *s = arena_alloc(a, sizeof *s);
+  Stmt *s = arena_alloc(a, stmt_size[kind]);
   s->kind = kind;
   s->span = span;
   return s;

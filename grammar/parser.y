@@ -997,7 +997,7 @@ static void psy_error(PsLoc *loc, PsCtx *ctx, const char *msg) {
 }
 
 static void set_depth(PsCtx *ctx, Expr *e, uint32_t child_depth) {
-  e->depth = child_depth + 1;
+  e->depth = child_depth < UINT16_MAX ? child_depth + 1 : UINT16_MAX;   /* a 16-bit field */
   if (e->depth > FRONT_MAX_EXPR_DEPTH && !ctx->too_deep) {
     ctx->too_deep = true;
     ctx->lex.stop = true;   /* stop reading: the rest would only cost memory */
