@@ -70,6 +70,29 @@ static Opcode jump_if_k(Op op) {
   }
 }
 
+/* the two-locals forms of a comparison (jump if / jump unless), or OP_NOP */
+static Opcode jump_ll(Op op, bool sense) {
+  switch (op) {
+  case AST_OP_LT: return sense ? OP_JUMP_IF_LT_LL : OP_JUMP_IF_NOT_LT_LL;
+  case AST_OP_LE: return sense ? OP_JUMP_IF_LE_LL : OP_JUMP_IF_NOT_LE_LL;
+  case AST_OP_GT: return sense ? OP_JUMP_IF_GT_LL : OP_JUMP_IF_NOT_GT_LL;
+  case AST_OP_GE: return sense ? OP_JUMP_IF_GE_LL : OP_JUMP_IF_NOT_GE_LL;
+  default: return OP_NOP;
+  }
+}
+
+/* the local-and-constant form of an OP_*_K instruction */
+static Opcode arith_lk(Opcode k) {
+  switch (k) {
+  case OP_ADD_K: return OP_ADD_LK;
+  case OP_SUB_K: return OP_SUB_LK;
+  case OP_MUL_K: return OP_MUL_LK;
+  case OP_MOD_K: return OP_MOD_LK;
+  case OP_IDIV_K: return OP_IDIV_LK;
+  default: return OP_NOP;
+  }
+}
+
 static bool small_int(const Expr *e) { return e->kind == E_INT && e->u.i >= -128 && e->u.i <= 127; }
 static bool local_name(const Expr *e) { return e->kind == E_NAME && e->u.name.ref == REF_LOCAL; }
 
@@ -264,6 +287,11 @@ void cg_expr(Cg *g, const Expr *e) {
     }
     if (small_int(e->u.op.b)) {
       Opcode k = arith_k(e->u.op.op, e->u.op.b->u.i);
+      if (k != OP_NOP && local_name(e->u.op.a)) {
+        cg_line(g, e->span.line);
+        cg_emit(g, arith_lk(k), e->u.op.a->u.name.slot, e->u.op.b->u.i, 0, 0);
+        return;
+      }
       if (k != OP_NOP) {
         cg_expr(g, e->u.op.a);
         cg_line(g, e->span.line);
@@ -314,6 +342,11 @@ static void cond_false(Cg *g, const Expr *c) {
       pend(g, cg_emit(g, jump_unless_k(op), c->u.op.b->u.i, 0, 0, 0));
       return;
     }
+    if (jump_ll(op, false) != OP_NOP && local_name(c->u.op.a) && local_name(c->u.op.b)) {
+      cg_line(g, c->span.line);
+      pend(g, cg_emit(g, jump_ll(op, false), c->u.op.a->u.name.slot, c->u.op.b->u.name.slot, 0, 0));
+      return;
+    }
     if (j != OP_NOP) {
       operands(g, c->u.op.a, c->u.op.b);
       cg_line(g, c->span.line);
@@ -348,6 +381,12 @@ static void cond_true_back(Cg *g, const Expr *c, uint32_t target) {
       cg_expr(g, c->u.op.a);
       cg_line(g, c->span.line);
       cg_patch_to(g, cg_emit(g, jump_if_k(op), c->u.op.b->u.i, 0, 0, 0), target);
+      return;
+    }
+    if (jump_ll(op, true) != OP_NOP && local_name(c->u.op.a) && local_name(c->u.op.b)) {
+      cg_line(g, c->span.line);
+      cg_patch_to(g, cg_emit(g, jump_ll(op, true), c->u.op.a->u.name.slot, c->u.op.b->u.name.slot, 0, 0),
+                  target);
       return;
     }
     if (j != OP_NOP) {

@@ -48,7 +48,7 @@ static inline Value ldv(const Value *p) {
   return v;
 }
 
-#define SAVE() (vm->sp = (size_t)(sp - vm->stack), f->pc = pc)
+#define SAVE() (vm->sp = (size_t)(sp - vm->stack), f->pc = pc, vm->fuel = fuel)
 #define LOAD()                                  \
   do {                                          \
     f = &vm->frames[vm->nframes - 1];           \
@@ -62,7 +62,7 @@ static inline Value ldv(const Value *p) {
 #define CHECK(call) do { SAVE(); if (!(call)) goto raise; } while (0)
 #define SPEND_FUEL()                                                       \
   do {                                                                     \
-    if (--vm->fuel == 0) {                                                 \
+    if (--fuel == 0) {                                                     \
       SAVE();                                                              \
       vm_raise(vm, "fuel", "out of fuel (limit %llu)", (unsigned long long)vm->lim.fuel); \
       goto raise;                                                          \
@@ -77,6 +77,21 @@ static inline Value ldv(const Value *p) {
 #define CASE(name) case OP_##name:
 #endif
 
+/* floor division and modulo of ints by a positive divisor; a 32-bit
+ * division is several times faster than a 64-bit one, so use it when the
+ * dividend is a small non-negative number */
+static inline int64_t floor_div(int64_t a, int64_t k) {
+  if ((uint64_t)a <= UINT32_MAX && k <= (int64_t)UINT32_MAX) return (int64_t)((uint32_t)a / (uint32_t)k);
+  int64_t q = a / k;
+  if (a % k != 0 && a < 0) q--;
+  return q;
+}
+static inline int64_t floor_mod(int64_t a, int64_t k) {
+  if ((uint64_t)a <= UINT32_MAX && k <= (int64_t)UINT32_MAX) return (int64_t)((uint32_t)a % (uint32_t)k);
+  int64_t q = a % k;
+  if (q < 0) q += k;
+  return q;
+}
 static void push_frame(VM *vm, const BcFunc *fn, uint32_t index, size_t base) {
   if (vm->nframes == vm->capframes) {
     size_t cap = vm->capframes ? vm->capframes * 2 : 16;
@@ -119,6 +134,7 @@ VmStatus vm_execute(VM *vm) {
     }
   }
   vm->fuel = vm->lim.fuel;
+  uint64_t fuel = vm->fuel;   /* in a register; SAVE writes it back */
   vm->status = VM_COMPLETED;
 
 #if defined(__GNUC__)
@@ -153,24 +169,31 @@ top:
   CASE(SET_LOCAL) { uint16_t n = READ_U16(); sp--; COPY(&base[n], sp); DISPATCH(); }
   CASE(GET_GLOBAL) { uint16_t g = READ_U16(); *sp++ = vm->globals[g]; DISPATCH(); }
 
+/* The fast paths read the operands' fields in place (no Value copies: see
+ * COPY); the general cases go to vm/ops.c with the operands as they are. */
+#define ARITH_SLOW(OPC, A, B, DST)                                         \
+  do {                                                                     \
+    Value out_;                                                            \
+    CHECK(op_arith(vm, OPC, A, B, &out_));                                 \
+    COPY(DST, &out_);                                                      \
+  } while (0)
+
 #define ARITH(NAME, BUILTIN, FOP)                                          \
   CASE(NAME) {                                                             \
-    Value b = ldv(&sp[-1]), a = ldv(&sp[-2]);                                          \
-    if (a.t == V_INT && b.t == V_INT) {                                    \
-      int64_t r;                                                           \
-      if (!BUILTIN(a.u.i, b.u.i, &r)) {                                    \
-        sp[-2].u.i = r;                                                    \
+    Value *a = &sp[-2], *b = &sp[-1];                                      \
+    int64_t r;                                                             \
+    if (a->t == V_INT && b->t == V_INT) {                                  \
+      if (!BUILTIN(a->u.i, b->u.i, &r)) {                                  \
+        a->u.i = r;                                                        \
         sp--;                                                              \
         DISPATCH();                                                        \
       }                                                                    \
-    } else if (a.t == V_FLOAT && b.t == V_FLOAT) {                         \
-      sp[-2].u.f = a.u.f FOP b.u.f;                                        \
+    } else if (a->t == V_FLOAT && b->t == V_FLOAT) {                       \
+      a->u.f = a->u.f FOP b->u.f;                                          \
       sp--;                                                                \
       DISPATCH();                                                          \
     }                                                                      \
-    Value r;                                                               \
-    CHECK(op_arith(vm, OP_##NAME, a, b, &r));                              \
-    COPY(&sp[-2], &r);                                                            \
+    ARITH_SLOW(OP_##NAME, *a, *b, a);                                      \
     sp--;                                                                  \
     DISPATCH();                                                            \
   }
@@ -178,32 +201,27 @@ top:
   ARITH(SUB, __builtin_sub_overflow, -)
   ARITH(MUL, __builtin_mul_overflow, *)
 #undef ARITH
-  CASE(DIV) { Value r; CHECK(op_arith(vm, OP_DIV, sp[-2], sp[-1], &r)); COPY(&sp[-2], &r); sp--; DISPATCH(); }
+  CASE(DIV) { ARITH_SLOW(OP_DIV, sp[-2], sp[-1], &sp[-2]); sp--; DISPATCH(); }
+
   CASE(IDIV) {
-    Value b = ldv(&sp[-1]), a = ldv(&sp[-2]), r;
-    if (a.t == V_INT && b.t == V_INT && b.u.i > 0) {
-      int64_t q = a.u.i / b.u.i;
-      if (a.u.i % b.u.i != 0 && a.u.i < 0) q--;
-      sp[-2].u.i = q;
+    Value *a = &sp[-2], *b = &sp[-1];
+    if (a->t == V_INT && b->t == V_INT && b->u.i > 0) {
+      a->u.i = floor_div(a->u.i, b->u.i);
       sp--;
       DISPATCH();
     }
-    CHECK(op_arith(vm, OP_IDIV, a, b, &r));
-    COPY(&sp[-2], &r);
+    ARITH_SLOW(OP_IDIV, *a, *b, a);
     sp--;
     DISPATCH();
   }
   CASE(MOD) {
-    Value b = ldv(&sp[-1]), a = ldv(&sp[-2]), r;
-    if (a.t == V_INT && b.t == V_INT && b.u.i > 0) {
-      int64_t q = a.u.i % b.u.i;
-      if (q < 0) q += b.u.i;
-      sp[-2].u.i = q;
+    Value *a = &sp[-2], *b = &sp[-1];
+    if (a->t == V_INT && b->t == V_INT && b->u.i > 0) {
+      a->u.i = floor_mod(a->u.i, b->u.i);
       sp--;
       DISPATCH();
     }
-    CHECK(op_arith(vm, OP_MOD, a, b, &r));
-    COPY(&sp[-2], &r);
+    ARITH_SLOW(OP_MOD, *a, *b, a);
     sp--;
     DISPATCH();
   }
@@ -220,12 +238,30 @@ top:
   CASE(EQ) { bool r = val_eq(sp[-2], sp[-1]); sp[-2] = v_bool(r); sp--; DISPATCH(); }
   CASE(NE) { bool r = !val_eq(sp[-2], sp[-1]); sp[-2] = v_bool(r); sp--; DISPATCH(); }
 
+/* r := A CMP B for the comparison OPC (an OP_EQ..OP_GE opcode): ints in
+ * place, everything else through val_eq / op_compare */
+#define CMP_VALUES(r, OPC, CMP, A, B)                                      \
+  do {                                                                     \
+    if ((A).t == V_INT && (B).t == V_INT) r = (A).u.i CMP (B).u.i;         \
+    else if (OPC == OP_EQ) r = val_eq(A, B);                               \
+    else if (OPC == OP_NE) r = !val_eq(A, B);                              \
+    else {                                                                 \
+      bool r_;                                                             \
+      CHECK(op_compare(vm, OPC, A, B, &r_));                               \
+      r = r_;                                                              \
+    }                                                                      \
+  } while (0)
+/* r := A CMP k, k a small int operand */
+#define CMP_K(r, OPC, CMP, A, k)                                           \
+  do {                                                                     \
+    if ((A).t == V_INT) r = (A).u.i CMP k;                                 \
+    else CMP_VALUES(r, OPC, CMP, A, v_int(k));                             \
+  } while (0)
+
 #define COMPARE(NAME, CMP)                                                 \
   CASE(NAME) {                                                             \
-    Value b = ldv(&sp[-1]), a = ldv(&sp[-2]);                                          \
     bool r;                                                                \
-    if (a.t == V_INT && b.t == V_INT) r = a.u.i CMP b.u.i;                 \
-    else CHECK(op_compare(vm, OP_##NAME, a, b, &r));                       \
+    CMP_VALUES(r, OP_##NAME, CMP, sp[-2], sp[-1]);                         \
     sp[-2] = v_bool(r);                                                    \
     sp--;                                                                  \
     DISPATCH();                                                            \
@@ -255,93 +291,76 @@ top:
     pc += off;
     DISPATCH();
   }
-  CASE(JUMP_IF_FALSE) {
-    int32_t off = READ_I32();
-    Value c = ldv(--sp);
-    if (c.t != V_BOOL) {
-      sp++;
-      SAVE();
-      vm_raise(vm, "type", "a condition must be bool, found %s", val_type_name(c));
-      goto raise;
-    }
-    if (!c.u.b) {
-      if (off < 0) SPEND_FUEL();
-      pc += off;
-    }
-    DISPATCH();
-  }
-  CASE(JUMP_IF_TRUE) {
-    int32_t off = READ_I32();
-    Value c = ldv(--sp);
-    if (c.t != V_BOOL) {
-      sp++;
-      SAVE();
-      vm_raise(vm, "type", "a condition must be bool, found %s", val_type_name(c));
-      goto raise;
-    }
-    if (c.u.b) {
-      if (off < 0) SPEND_FUEL();
-      pc += off;
-    }
-    DISPATCH();
-  }
 
-#define JUMP_CMP(NAME, OPC, CMP)                                           \
-  CASE(NAME) {                                                             \
-    int32_t off = READ_I32();                                              \
-    Value b = ldv(&sp[-1]), a = ldv(&sp[-2]);                                          \
-    bool r;                                                                \
-    if (a.t == V_INT && b.t == V_INT) r = a.u.i CMP b.u.i;                 \
-    else CHECK(op_compare(vm, OPC, a, b, &r));                             \
-    sp -= 2;                                                               \
-    if (!r) pc += off;                                                     \
-    DISPATCH();                                                            \
-  }
-  JUMP_CMP(JUMP_IF_NOT_LT, OP_LT, <)
-  JUMP_CMP(JUMP_IF_NOT_LE, OP_LE, <=)
-  JUMP_CMP(JUMP_IF_NOT_GT, OP_GT, >)
-  JUMP_CMP(JUMP_IF_NOT_GE, OP_GE, >=)
-#undef JUMP_CMP
-  /* the positive forms end a loop: a backward jump spends fuel, like JUMP */
-#define JUMP_IF_CMP(NAME, OPC, CMP)                                        \
-  CASE(NAME) {                                                             \
-    int32_t off = READ_I32();                                              \
-    Value b = ldv(&sp[-1]), a = ldv(&sp[-2]);                                          \
-    bool r;                                                                \
-    if (a.t == V_INT && b.t == V_INT) r = a.u.i CMP b.u.i;                 \
-    else if (OPC == OP_EQ) r = val_eq(a, b);                               \
-    else if (OPC == OP_NE) r = !val_eq(a, b);                              \
-    else CHECK(op_compare(vm, OPC, a, b, &r));                             \
-    sp -= 2;                                                               \
-    if (r) {                                                               \
-      if (off < 0) SPEND_FUEL();                                           \
-      pc += off;                                                           \
+/* take the jump (a backward one spends fuel) when r == SENSE */
+#define JUMP_WHEN(r, SENSE, off)                                           \
+  do {                                                                     \
+    if ((r) == (SENSE)) {                                                  \
+      if ((off) < 0) SPEND_FUEL();                                         \
+      pc += (off);                                                         \
     }                                                                      \
+  } while (0)
+
+#define JUMP_BOOL(NAME, SENSE)                                             \
+  CASE(NAME) {                                                             \
+    int32_t off = READ_I32();                                              \
+    sp--;                                                                  \
+    if (sp->t != V_BOOL) {                                                 \
+      sp++;                                                                \
+      SAVE();                                                              \
+      vm_raise(vm, "type", "a condition must be bool, found %s", val_type_name(sp[-1])); \
+      goto raise;                                                          \
+    }                                                                      \
+    JUMP_WHEN(sp->u.b, SENSE, off);                                        \
     DISPATCH();                                                            \
   }
-  JUMP_IF_CMP(JUMP_IF_LT, OP_LT, <)
-  JUMP_IF_CMP(JUMP_IF_LE, OP_LE, <=)
-  JUMP_IF_CMP(JUMP_IF_GT, OP_GT, >)
-  JUMP_IF_CMP(JUMP_IF_GE, OP_GE, >=)
-  JUMP_IF_CMP(JUMP_IF_EQ, OP_EQ, ==)
-  JUMP_IF_CMP(JUMP_IF_NE, OP_NE, !=)
-#undef JUMP_IF_CMP
-  CASE(JUMP_IF_NOT_EQ) {
-    int32_t off = READ_I32();
-    Value b = ldv(&sp[-1]), a = ldv(&sp[-2]);
-    bool r = (a.t == V_INT && b.t == V_INT) ? a.u.i == b.u.i : val_eq(a, b);
-    sp -= 2;
-    if (!r) pc += off;
-    DISPATCH();
+  JUMP_BOOL(JUMP_IF_FALSE, false)
+  JUMP_BOOL(JUMP_IF_TRUE, true)
+#undef JUMP_BOOL
+
+/* compare the two top values, pop them, jump when the result is SENSE */
+#define JUMP_CMP(NAME, OPC, CMP, SENSE)                                    \
+  CASE(NAME) {                                                             \
+    int32_t off = READ_I32();                                              \
+    bool r;                                                                \
+    CMP_VALUES(r, OPC, CMP, sp[-2], sp[-1]);                               \
+    sp -= 2;                                                               \
+    JUMP_WHEN(r, SENSE, off);                                              \
+    DISPATCH();                                                            \
   }
-  CASE(JUMP_IF_NOT_NE) {
-    int32_t off = READ_I32();
-    Value b = ldv(&sp[-1]), a = ldv(&sp[-2]);
-    bool r = (a.t == V_INT && b.t == V_INT) ? a.u.i != b.u.i : !val_eq(a, b);
-    sp -= 2;
-    if (!r) pc += off;
-    DISPATCH();
+  JUMP_CMP(JUMP_IF_NOT_LT, OP_LT, <, false)
+  JUMP_CMP(JUMP_IF_NOT_LE, OP_LE, <=, false)
+  JUMP_CMP(JUMP_IF_NOT_GT, OP_GT, >, false)
+  JUMP_CMP(JUMP_IF_NOT_GE, OP_GE, >=, false)
+  JUMP_CMP(JUMP_IF_NOT_EQ, OP_EQ, ==, false)
+  JUMP_CMP(JUMP_IF_NOT_NE, OP_NE, !=, false)
+  JUMP_CMP(JUMP_IF_LT, OP_LT, <, true)
+  JUMP_CMP(JUMP_IF_LE, OP_LE, <=, true)
+  JUMP_CMP(JUMP_IF_GT, OP_GT, >, true)
+  JUMP_CMP(JUMP_IF_GE, OP_GE, >=, true)
+  JUMP_CMP(JUMP_IF_EQ, OP_EQ, ==, true)
+  JUMP_CMP(JUMP_IF_NE, OP_NE, !=, true)
+#undef JUMP_CMP
+
+/* compare two locals (a loop's test), jump when the result is SENSE */
+#define JUMP_LL(NAME, OPC, CMP, SENSE)                                     \
+  CASE(NAME) {                                                             \
+    uint16_t x = READ_U16(), y = READ_U16();                               \
+    int32_t off = READ_I32();                                              \
+    bool r;                                                                \
+    CMP_VALUES(r, OPC, CMP, base[x], base[y]);                             \
+    JUMP_WHEN(r, SENSE, off);                                              \
+    DISPATCH();                                                            \
   }
+  JUMP_LL(JUMP_IF_LT_LL, OP_LT, <, true)
+  JUMP_LL(JUMP_IF_LE_LL, OP_LE, <=, true)
+  JUMP_LL(JUMP_IF_GT_LL, OP_GT, >, true)
+  JUMP_LL(JUMP_IF_GE_LL, OP_GE, >=, true)
+  JUMP_LL(JUMP_IF_NOT_LT_LL, OP_LT, <, false)
+  JUMP_LL(JUMP_IF_NOT_LE_LL, OP_LE, <=, false)
+  JUMP_LL(JUMP_IF_NOT_GT_LL, OP_GT, >, false)
+  JUMP_LL(JUMP_IF_NOT_GE_LL, OP_GE, >=, false)
+#undef JUMP_LL
   CASE(INC_LOCAL) {
     uint16_t n = READ_U16();
     int8_t k = READ_I8();
@@ -351,9 +370,7 @@ top:
       x->u.i = r;
       DISPATCH();
     }
-    Value out;
-    CHECK(op_arith(vm, OP_ADD, *x, v_int(k), &out));
-    COPY(x, &out);
+    ARITH_SLOW(OP_ADD, *x, v_int(k), x);
     DISPATCH();
   }
   CASE(GET_LOCAL2) {
@@ -366,116 +383,81 @@ top:
 #define ARITH_LOCAL(NAME, OPC, BUILTIN)                                    \
   CASE(NAME) {                                                             \
     uint16_t n = READ_U16();                                               \
-    Value *x = &base[n], b = ldv(&sp[-1]);                                       \
+    Value *x = &base[n], *b = &sp[-1];                                     \
     int64_t r;                                                             \
-    if (x->t == V_INT && b.t == V_INT && !BUILTIN(x->u.i, b.u.i, &r)) {    \
+    if (x->t == V_INT && b->t == V_INT && !BUILTIN(x->u.i, b->u.i, &r)) {  \
       x->u.i = r;                                                          \
       sp--;                                                                \
       DISPATCH();                                                          \
     }                                                                      \
-    Value out;                                                             \
-    CHECK(op_arith(vm, OPC, *x, b, &out));                                 \
-    COPY(x, &out);                                                              \
+    ARITH_SLOW(OPC, *x, *b, x);                                            \
     sp--;                                                                  \
     DISPATCH();                                                            \
   }
   ARITH_LOCAL(ADD_LOCAL, OP_ADD, __builtin_add_overflow)
   ARITH_LOCAL(SUB_LOCAL, OP_SUB, __builtin_sub_overflow)
 #undef ARITH_LOCAL
-#define ARITH_K(NAME, OPC, BUILTIN)                                        \
-  CASE(NAME) {                                                             \
-    int64_t k = READ_I8();                                                 \
-    Value a = ldv(&sp[-1]);                                                      \
+
+/* *DST := *A OP k (k a small int operand); A and DST may be the same slot */
+#define ARITH_K_INTO(OPC, BUILTIN, A, k, DST)                              \
+  do {                                                                     \
     int64_t r;                                                             \
-    if (a.t == V_INT && !BUILTIN(a.u.i, k, &r)) {                          \
-      sp[-1].u.i = r;                                                      \
-      DISPATCH();                                                          \
+    if ((A)->t == V_INT && !BUILTIN((A)->u.i, k, &r)) {                    \
+      (DST)->t = V_INT;                                                    \
+      (DST)->u.i = r;                                                      \
+    } else {                                                               \
+      ARITH_SLOW(OPC, *(A), v_int(k), DST);                                \
     }                                                                      \
-    Value out;                                                             \
-    CHECK(op_arith(vm, OPC, a, v_int(k), &out));                           \
-    COPY(&sp[-1], &out);                                                          \
-    DISPATCH();                                                            \
-  }
-  ARITH_K(ADD_K, OP_ADD, __builtin_add_overflow)
-  ARITH_K(SUB_K, OP_SUB, __builtin_sub_overflow)
-  ARITH_K(MUL_K, OP_MUL, __builtin_mul_overflow)
-#undef ARITH_K
-  CASE(MOD_K) {
-    int64_t k = READ_I8();
-    Value a = ldv(&sp[-1]), out;
-    if (a.t == V_INT && k > 0) {
-      /* a 32-bit division is several times faster than a 64-bit one */
-      int64_t q = (uint64_t)a.u.i <= UINT32_MAX ? (int64_t)((uint32_t)a.u.i % (uint32_t)k) : a.u.i % k;
-      if (q < 0) q += k;
-      sp[-1].u.i = q;
-      DISPATCH();
-    }
-    CHECK(op_arith(vm, OP_MOD, a, v_int(k), &out));
-    COPY(&sp[-1], &out);
-    DISPATCH();
-  }
-  CASE(IDIV_K) {
-    int64_t k = READ_I8();
-    Value a = ldv(&sp[-1]), out;
-    if (a.t == V_INT && k > 0) {
-      if ((uint64_t)a.u.i <= UINT32_MAX) {
-        sp[-1].u.i = (int64_t)((uint32_t)a.u.i / (uint32_t)k);
-        DISPATCH();
-      }
-      int64_t q = a.u.i / k;
-      if (a.u.i % k != 0 && a.u.i < 0) q--;
-      sp[-1].u.i = q;
-      DISPATCH();
-    }
-    CHECK(op_arith(vm, OP_IDIV, a, v_int(k), &out));
-    COPY(&sp[-1], &out);
-    DISPATCH();
-  }
-#define JUMP_K(NAME, OPC, CMP)                                             \
+  } while (0)
+/* the same for // and % (the code generator uses these with k > 0 only) */
+#define DIV_K_INTO(OPC, FN, A, k, DST)                                     \
+  do {                                                                     \
+    if ((A)->t == V_INT && k > 0) {                                        \
+      int64_t r = FN((A)->u.i, k);                                         \
+      (DST)->t = V_INT;                                                    \
+      (DST)->u.i = r;                                                      \
+    } else {                                                               \
+      ARITH_SLOW(OPC, *(A), v_int(k), DST);                                \
+    }                                                                      \
+  } while (0)
+  CASE(ADD_K) { int64_t k = READ_I8(); ARITH_K_INTO(OP_ADD, __builtin_add_overflow, &sp[-1], k, &sp[-1]); DISPATCH(); }
+  CASE(SUB_K) { int64_t k = READ_I8(); ARITH_K_INTO(OP_SUB, __builtin_sub_overflow, &sp[-1], k, &sp[-1]); DISPATCH(); }
+  CASE(MUL_K) { int64_t k = READ_I8(); ARITH_K_INTO(OP_MUL, __builtin_mul_overflow, &sp[-1], k, &sp[-1]); DISPATCH(); }
+  CASE(MOD_K) { int64_t k = READ_I8(); DIV_K_INTO(OP_MOD, floor_mod, &sp[-1], k, &sp[-1]); DISPATCH(); }
+  CASE(IDIV_K) { int64_t k = READ_I8(); DIV_K_INTO(OP_IDIV, floor_div, &sp[-1], k, &sp[-1]); DISPATCH(); }
+  /* push locals[n] OP k: the new slot is above vm->sp until it holds the result */
+  CASE(ADD_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); ARITH_K_INTO(OP_ADD, __builtin_add_overflow, &base[n], k, sp); sp++; DISPATCH(); }
+  CASE(SUB_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); ARITH_K_INTO(OP_SUB, __builtin_sub_overflow, &base[n], k, sp); sp++; DISPATCH(); }
+  CASE(MUL_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); ARITH_K_INTO(OP_MUL, __builtin_mul_overflow, &base[n], k, sp); sp++; DISPATCH(); }
+  CASE(MOD_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); DIV_K_INTO(OP_MOD, floor_mod, &base[n], k, sp); sp++; DISPATCH(); }
+  CASE(IDIV_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); DIV_K_INTO(OP_IDIV, floor_div, &base[n], k, sp); sp++; DISPATCH(); }
+#undef ARITH_K_INTO
+#undef DIV_K_INTO
+
+/* compare the top with a small int operand, pop it, jump when the result is SENSE */
+#define JUMP_K(NAME, OPC, CMP, SENSE)                                      \
   CASE(NAME) {                                                             \
     int64_t k = READ_I8();                                                 \
     int32_t off = READ_I32();                                              \
-    Value a = ldv(&sp[-1]);                                                      \
     bool r;                                                                \
-    if (a.t == V_INT) r = a.u.i CMP k;                                     \
-    else if (OPC == OP_EQ) r = val_eq(a, v_int(k));                        \
-    else if (OPC == OP_NE) r = !val_eq(a, v_int(k));                       \
-    else CHECK(op_compare(vm, OPC, a, v_int(k), &r));                      \
+    CMP_K(r, OPC, CMP, sp[-1], k);                                         \
     sp--;                                                                  \
-    if (!r) pc += off;                                                     \
+    JUMP_WHEN(r, SENSE, off);                                              \
     DISPATCH();                                                            \
   }
-  JUMP_K(JUMP_IF_NOT_EQ_K, OP_EQ, ==)
-  JUMP_K(JUMP_IF_NOT_NE_K, OP_NE, !=)
-  JUMP_K(JUMP_IF_NOT_LT_K, OP_LT, <)
-  JUMP_K(JUMP_IF_NOT_LE_K, OP_LE, <=)
-  JUMP_K(JUMP_IF_NOT_GT_K, OP_GT, >)
-  JUMP_K(JUMP_IF_NOT_GE_K, OP_GE, >=)
+  JUMP_K(JUMP_IF_NOT_EQ_K, OP_EQ, ==, false)
+  JUMP_K(JUMP_IF_NOT_NE_K, OP_NE, !=, false)
+  JUMP_K(JUMP_IF_NOT_LT_K, OP_LT, <, false)
+  JUMP_K(JUMP_IF_NOT_LE_K, OP_LE, <=, false)
+  JUMP_K(JUMP_IF_NOT_GT_K, OP_GT, >, false)
+  JUMP_K(JUMP_IF_NOT_GE_K, OP_GE, >=, false)
+  JUMP_K(JUMP_IF_EQ_K, OP_EQ, ==, true)
+  JUMP_K(JUMP_IF_NE_K, OP_NE, !=, true)
+  JUMP_K(JUMP_IF_LT_K, OP_LT, <, true)
+  JUMP_K(JUMP_IF_LE_K, OP_LE, <=, true)
+  JUMP_K(JUMP_IF_GT_K, OP_GT, >, true)
+  JUMP_K(JUMP_IF_GE_K, OP_GE, >=, true)
 #undef JUMP_K
-#define JUMP_IF_K(NAME, OPC, CMP)                                          \
-  CASE(NAME) {                                                             \
-    int64_t k = READ_I8();                                                 \
-    int32_t off = READ_I32();                                              \
-    Value a = ldv(&sp[-1]);                                                      \
-    bool r;                                                                \
-    if (a.t == V_INT) r = a.u.i CMP k;                                     \
-    else if (OPC == OP_EQ) r = val_eq(a, v_int(k));                        \
-    else if (OPC == OP_NE) r = !val_eq(a, v_int(k));                       \
-    else CHECK(op_compare(vm, OPC, a, v_int(k), &r));                      \
-    sp--;                                                                  \
-    if (r) {                                                               \
-      if (off < 0) SPEND_FUEL();                                           \
-      pc += off;                                                           \
-    }                                                                      \
-    DISPATCH();                                                            \
-  }
-  JUMP_IF_K(JUMP_IF_EQ_K, OP_EQ, ==)
-  JUMP_IF_K(JUMP_IF_NE_K, OP_NE, !=)
-  JUMP_IF_K(JUMP_IF_LT_K, OP_LT, <)
-  JUMP_IF_K(JUMP_IF_LE_K, OP_LE, <=)
-  JUMP_IF_K(JUMP_IF_GT_K, OP_GT, >)
-  JUMP_IF_K(JUMP_IF_GE_K, OP_GE, >=)
-#undef JUMP_IF_K
   CASE(CALL) {
     uint16_t fi = READ_U16();
     uint8_t n = READ_U8();

@@ -81,6 +81,19 @@
   OP(JUMP_IF_LE_K,  "sj",   1, 0, "jump if pop <= s")                                 \
   OP(JUMP_IF_GT_K,  "sj",   1, 0, "jump if pop > s")                                  \
   OP(JUMP_IF_GE_K,  "sj",   1, 0, "jump if pop >= s")                                 \
+  OP(ADD_LK,        "hs",   0, 1, "push locals[n] + s")                               \
+  OP(SUB_LK,        "hs",   0, 1, "push locals[n] - s")                               \
+  OP(MUL_LK,        "hs",   0, 1, "push locals[n] * s")                               \
+  OP(MOD_LK,        "hs",   0, 1, "push locals[n] % s (s > 0)")                       \
+  OP(IDIV_LK,       "hs",   0, 1, "push locals[n] // s (s > 0)")                      \
+  OP(JUMP_IF_LT_LL, "hhj",  0, 0, "jump if locals[a] < locals[b] (backward: spends fuel)") \
+  OP(JUMP_IF_LE_LL, "hhj",  0, 0, "jump if locals[a] <= locals[b]")                   \
+  OP(JUMP_IF_GT_LL, "hhj",  0, 0, "jump if locals[a] > locals[b]")                    \
+  OP(JUMP_IF_GE_LL, "hhj",  0, 0, "jump if locals[a] >= locals[b]")                   \
+  OP(JUMP_IF_NOT_LT_LL, "hhj", 0, 0, "jump unless locals[a] < locals[b]")             \
+  OP(JUMP_IF_NOT_LE_LL, "hhj", 0, 0, "jump unless locals[a] <= locals[b]")            \
+  OP(JUMP_IF_NOT_GT_LL, "hhj", 0, 0, "jump unless locals[a] > locals[b]")             \
+  OP(JUMP_IF_NOT_GE_LL, "hhj", 0, 0, "jump unless locals[a] >= locals[b]")            \
   OP(CALL,          "hb",   -1, 1, "call fns[f] with n arguments from the stack")     \
   OP(CALL_BUILTIN,  "bb",   -1, 1, "call built-in b with n arguments")               \
   OP(CALL_ACTION,   "h",    -1, 1, "call action site c: its arguments, then confidence and because if the site has them") \

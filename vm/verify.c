@@ -389,7 +389,24 @@ static bool check_operands(Fn *F, uint32_t pc) {
   case OP_GET_LOCAL:
   case OP_SET_LOCAL:
   case OP_INC_LOCAL:
+  case OP_ADD_LOCAL:
+  case OP_SUB_LOCAL:
+  case OP_ADD_LK:
+  case OP_SUB_LK:
+  case OP_MUL_LK:
+  case OP_MOD_LK:
+  case OP_IDIV_LK:
     return local_ok(F, pc, o[0], name);
+  case OP_GET_LOCAL2:
+  case OP_JUMP_IF_LT_LL:
+  case OP_JUMP_IF_LE_LL:
+  case OP_JUMP_IF_GT_LL:
+  case OP_JUMP_IF_GE_LL:
+  case OP_JUMP_IF_NOT_LT_LL:
+  case OP_JUMP_IF_NOT_LE_LL:
+  case OP_JUMP_IF_NOT_GT_LL:
+  case OP_JUMP_IF_NOT_GE_LL:
+    return local_ok(F, pc, o[0], name) && local_ok(F, pc, o[1], name);
   case OP_GET_GLOBAL:
     if (o[0] >= m->nglobals)
       return fail(F->v, "function %u '%s': global %" PRId64 " out of range at pc %u (%u globals)",
