@@ -14,6 +14,7 @@
 #
 #   compile  hitlc --check vs luac5.4 -p, and hitlc -o vs luac5.4 -o
 #   vm       bench/vm/NAME.hitl on hitlvm vs bench/vm/NAME.lua on lua5.4
+#            (ratios of best wall time; CPU-time ratios printed beside them)
 #
 # Environment (all optional):
 #   BENCH_SECTIONS  sections to run, in order     (default: all of SECTIONS)
@@ -63,23 +64,32 @@ skip() {
 }
 
 # best_of N CMD ARGS... — run CMD N times (output discarded) and print the
-# best wall-clock time in seconds.  Uses time.perf_counter around a
-# subprocess: the fork+exec cost is the same for every tool measured.
-# Fails if any run exits non-zero.
+# best wall-clock time in seconds; with BEST_CPU=1 print "WALL CPU", CPU the
+# least user+system time of the runs (less sensitive to other load on the
+# machine than wall time).  Uses time.perf_counter around a subprocess: the
+# fork+exec cost is the same for every tool measured.  Fails if any run exits
+# non-zero.
 best_of() {
   python3 - "$@" <<'PY'
-import subprocess, sys, time
+import os, subprocess, sys, time
 runs, cmd = int(sys.argv[1]), sys.argv[2:]
-best = None
+best = cpu = None
 for _ in range(runs):
     t0 = time.perf_counter()
-    rc = subprocess.call(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
     dt = time.perf_counter() - t0
+    rc = os.waitstatus_to_exitcode(status)
     if rc != 0:
         sys.stderr.write("bench: %s exited %d\n" % (" ".join(cmd), rc))
         sys.exit(1)
     best = dt if best is None or dt < best else best
-print("%.6f" % best)
+    c = ru.ru_utime + ru.ru_stime
+    cpu = c if cpu is None or c < cpu else cpu
+if os.environ.get("BEST_CPU") == "1":
+    print("%.6f %.6f" % (best, cpu))
+else:
+    print("%.6f" % best)
 PY
 }
 best_time() { best_of "$RUNS" "$@"; }
@@ -241,8 +251,8 @@ bench_vm() {
     fi
   done
 
-  local ratios="" th tl r hres lres target
-  printf '   %-12s %18s %9s %9s %9s\n' "program" "checksum" "hitl s" "lua s" "hitl/lua"
+  local ratios="" cratios="" th tl r cr hres lres target hw lw
+  printf '   %-12s %18s %9s %9s %9s   %s\n' "program" "checksum" "hitl s" "lua s" "hitl/lua" "(CPU time: hitl s, lua s, ratio)"
   for p in empty $progs; do
     src="$vmdir/$p"; [[ "$p" == empty ]] && src="$tmp/$p"
     target="$src.hitl"; [[ "$mode" == hbc ]] && target="$tmp/$p.hbc"
@@ -257,22 +267,30 @@ bench_vm() {
     lres=$(lua5.4 "$src.lua") || die "lua5.4 $src.lua failed"
     [[ "$hres" == "$lres" ]] || die "checksums differ for $p: hitlvm gives '$hres', lua5.4 gives '$lres'"
 
-    th=$(best_of "$VM_RUNS" "$hitlvm" run "$target" --json --store "$store") || die "timing hitlvm on $p failed"
-    tl=$(best_of "$VM_RUNS" lua5.4 "$src.lua") || die "timing lua5.4 on $p failed"
+    hw=$(BEST_CPU=1 best_of "$VM_RUNS" "$hitlvm" run "$target" --json --store "$store") || die "timing hitlvm on $p failed"
+    lw=$(BEST_CPU=1 best_of "$VM_RUNS" lua5.4 "$src.lua") || die "timing lua5.4 on $p failed"
+    read -r th thc <<<"$hw"
+    read -r tl tlc <<<"$lw"
     r=$(python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$th" "$tl")
+    cr=$(python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b) if b > 0 else '-')" "$thc" "$tlc")
     if [[ "$p" == empty ]]; then
-      printf '   %-12s %18s %9.3f %9.3f %9s\n' "(empty)" "$hres" "$th" "$tl" "-"
+      printf '   %-12s %18s %9.3f %9.3f %9s   (%.3f, %.3f)\n' "(empty)" "$hres" "$th" "$tl" "-" "$thc" "$tlc"
     else
-      ratios="$ratios $r"
-      printf '   %-12s %18s %9.3f %9.3f %9s\n' "$p" "$hres" "$th" "$tl" "$r"
+      ratios="$ratios $r"; cratios="$cratios $cr"
+      printf '   %-12s %18s %9.3f %9.3f %9s   (%.3f, %.3f, %s)\n' "$p" "$hres" "$th" "$tl" "$r" "$thc" "$tlc" "$cr"
     fi
   done
-  local g note=""
-  g=$(python3 -c "import math, sys; r = [float(x) for x in sys.argv[1:]]; print('%.2f' % math.exp(sum(map(math.log, r)) / len(r)))" $ratios)
+  local g gc note=""
+  g=$(geomean $ratios)
+  gc=$(geomean $cratios)
   [[ "$mode" == hbc ]] || note=" (hitl run from .hitl: compile time included)"
   printf '   geometric mean of the hitl/lua time ratios: %s (goal <= 1.0)%s\n' "$g" "$note"
+  printf '   (the same from CPU time, user+system: %s)\n' "$gc"
   row "$what" "$g" "<= 1.0" "$(at_most "$g" 1.0)$note"
 }
+
+# geomean X... — geometric mean, two decimals
+geomean() { python3 -c "import math, sys; r = [float(x) for x in sys.argv[1:]]; print('%.2f' % math.exp(sum(map(math.log, r)) / len(r)))" "$@"; }
 
 # ---- main -------------------------------------------------------------------
 echo "bench: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'), $(date -u +%Y-%m-%dT%H:%MZ)"
