@@ -52,7 +52,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) \
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check test test-unit test-lang test-cli bench clean demo FORCE
+.PHONY: all deps check test test-unit test-lang test-cli test-stress test-fail-alloc bench clean demo
 HAVE_HITLVM := $(wildcard vm/hitlvm.c)
 all: deps $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(LIBDIR)/libhitl.a
 
@@ -123,8 +123,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBDIR)/libhitl.a
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-test-lang: $(BINDIR)/hitlc
-	python3 tests/run_lang.py --hitlc $(BINDIR)/hitlc tests/lang
+test-lang: $(BINDIR)/hitlc $(BINDIR)/hitlvm
+	python3 tests/run_lang.py --hitlc $(BINDIR)/hitlc --hitlvm $(BINDIR)/hitlvm tests/lang
+
+# the run tests again with the collector running at every allocation
+test-stress: $(BINDIR)/hitlc $(BINDIR)/hitlvm
+	python3 tests/run_lang.py --stress --hitlc $(BINDIR)/hitlc --hitlvm $(BINDIR)/hitlvm tests/lang/run
+
+# every run test with the Nth allocation failing, for a sample of N; run in
+# the ASan build, where LeakSanitizer turns any leak into a failure
+test-fail-alloc: $(BINDIR)/hitlc $(BINDIR)/hitlvm
+	python3 tests/run_lang.py --fail-alloc --hitlc $(BINDIR)/hitlc --hitlvm $(BINDIR)/hitlvm tests/lang/run
 
 test-cli: $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm)
 	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; BINDIR=$(BINDIR) bash $$t; done
@@ -134,8 +143,11 @@ test: test-unit test-lang test-cli
 check: deps
 	$(MAKE) all
 	$(MAKE) test
+	$(MAKE) test-stress
 	$(MAKE) BUILD=build/asan SAN=1 test
-	@echo "make check: all suites passed (plain and ASan+UBSan)"
+	$(MAKE) BUILD=build/asan SAN=1 test-fail-alloc
+	$(MAKE) fuzz-run
+	@echo "make check: all suites passed (plain, GC stress, ASan+UBSan, failing allocations, fuzzing)"
 
 # ---- demo -----------------------------------------------------------------
 # Until the VM and the store land (issues 4 and 5) the demo can only check the
@@ -155,10 +167,11 @@ FUZZ_TARGETS := $(FUZZ_BUILD)/fuzz_parse $(FUZZ_BUILD)/fuzz_load
 .PHONY: fuzz fuzz-run
 fuzz: deps $(FUZZ_TARGETS)
 
-$(FUZZ_BUILD)/lib/libhitl.a: FORCE
+.PHONY: fuzz-lib
+fuzz-lib:
 	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) SAN=fuzz CC=clang $(FUZZ_BUILD)/lib/libhitl.a
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/lib/libhitl.a
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c fuzz-lib
 	clang -std=c11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_BUILD)/lib/libhitl.a $(LDLIBS)
 
 fuzz-run: fuzz $(BINDIR)/hitlc
@@ -169,8 +182,6 @@ fuzz-run: fuzz $(BINDIR)/hitlc
 	  $(FUZZ_BUILD)/corpus-parse tests/fuzz/parse
 	$(FUZZ_BUILD)/fuzz_load -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	  $(FUZZ_BUILD)/corpus-load $(FUZZ_BUILD)/seed-load
-
-FORCE:
 
 # ---- benchmarks -----------------------------------------------------------
 bench: deps all

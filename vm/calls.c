@@ -96,8 +96,10 @@ bool vm_start(VM *vm) {
   Map *ev = map_new(vm, 2);
   Value evv = v_obj(&ev->h);
   vm_push_root(vm, evv);
-  Map *in = map_new(vm, m->nglobals), *pa = map_new(vm, 4);
+  /* each map goes into the rooted event before the next allocation */
+  Map *in = map_new(vm, m->nglobals);
   put(vm, ev, "input", v_obj(&in->h));
+  Map *pa = map_new(vm, 4);
   put(vm, ev, "params", v_obj(&pa->h));
   for (uint32_t i = 0; i < m->nglobals; i++) {
     Str *k = cstr(vm, m->globals[i].name);
@@ -195,9 +197,9 @@ static Str *str_of(VM *vm, Value v) {
 void vm_log(VM *vm, Value v) {
   if (!vm->ev_fn) return;
   Str *s = str_of(vm, v);
+  vm_push_root(vm, v_obj(&s->h));
   Map *ev = map_new(vm, 1);
   Value evv = v_obj(&ev->h);
-  vm_push_root(vm, v_obj(&s->h));
   vm_push_root(vm, evv);
   put(vm, ev, "message", v_obj(&s->h));
   vm_event_value(vm, "log", evv);
@@ -266,7 +268,10 @@ void vm_checkpoint(VM *vm, uint16_t site) {
   }
   List *ed = list_new(vm, c->nedits);
   put(vm, p, "editable", v_obj(&ed->h));
-  for (uint16_t i = 0; i < c->nedits; i++) list_push(vm, ed, text(vm, c->edits[i].name));
+  for (uint16_t i = 0; i < c->nedits; i++) {
+    Value name = text(vm, c->edits[i].name);   /* list_push roots it while growing */
+    list_push(vm, ed, name);
+  }
   put(vm, p, "by", text(vm, c->by));
   put(vm, p, "quorum", v_int(c->quorum ? c->quorum : 1));
   if (c->timeout >= 0) {
