@@ -150,12 +150,15 @@ check: deps
 	@echo "make check: all suites passed (plain, GC stress, ASan+UBSan, failing allocations, fuzzing)"
 
 # ---- demo -----------------------------------------------------------------
-# Until the VM and the store land (issues 4 and 5) the demo can only check the
-# playbook; it says so rather than pretend.
+# Until checkpoints can be resumed from the store (issue 5), the demo runs the
+# refund playbook end to end with its mocks and says what comes next.
 demo: all
 	@echo "== hitlc --check playbooks/refund.hitl"
 	$(BINDIR)/hitlc --check playbooks/refund.hitl && echo "refund.hitl: no errors"
-	@echo "== running to the checkpoint, pending, resume and log arrive with issue 5 (see README, Status)"
+	@echo "== hitlvm run playbooks/refund.hitl (actions answered by playbooks/refund.mock.json)"
+	$(BINDIR)/hitlvm run playbooks/refund.hitl --input @playbooks/refund.input.json \
+	  --mock playbooks/refund.mock.json --json | jq .
+	@echo "== suspending at a checkpoint, the pending item, resume and log arrive with issue 5 (see README, Status)"
 
 # ---- fuzzing ----------------------------------------------------------------
 # libFuzzer targets for the front end and the bytecode loader, built with
