@@ -92,6 +92,36 @@ static inline int64_t floor_mod(int64_t a, int64_t k) {
   if (q < 0) q += k;
   return q;
 }
+
+/* Division by a small constant operand (the _K and _LK forms) without a
+ * divide instruction: Lemire, Kaser and Kurz, "Faster remainder by direct
+ * computation" (2019).  For 32-bit a and 2 <= k < 2^32, with
+ * M = 2^64 / k rounded up: a / k = (M * a) >> 64 and
+ * a % k = ((M * a mod 2^64) * k) >> 64, exactly. */
+#if defined(__SIZEOF_INT128__)
+#define FM(k) (UINT64_MAX / (k) + 1)
+#define FM8(k) FM(k), FM(k + 1), FM(k + 2), FM(k + 3), FM(k + 4), FM(k + 5), FM(k + 6), FM(k + 7)
+static const uint64_t fast_m[128] = {
+  0, 0, FM(2), FM(3), FM(4), FM(5), FM(6), FM(7),
+  FM8(8), FM8(16), FM8(24), FM8(32), FM8(40), FM8(48), FM8(56),
+  FM8(64), FM8(72), FM8(80), FM8(88), FM8(96), FM8(104), FM8(112), FM8(120),
+};
+#undef FM8
+#undef FM
+static inline int64_t floor_div_k(int64_t a, int64_t k) {
+  if ((uint64_t)a <= UINT32_MAX && k >= 2) return (int64_t)(((unsigned __int128)fast_m[k] * (uint64_t)a) >> 64);
+  return floor_div(a, k);
+}
+static inline int64_t floor_mod_k(int64_t a, int64_t k) {
+  if ((uint64_t)a <= UINT32_MAX && k >= 2)
+    return (int64_t)(((unsigned __int128)(fast_m[k] * (uint64_t)a) * (uint64_t)k) >> 64);
+  return floor_mod(a, k);
+}
+#else
+#define floor_div_k floor_div
+#define floor_mod_k floor_mod
+#endif
+
 static void push_frame(VM *vm, const BcFunc *fn, uint32_t index, size_t base) {
   if (vm->nframes == vm->capframes) {
     size_t cap = vm->capframes ? vm->capframes * 2 : 16;
@@ -423,14 +453,14 @@ top:
   CASE(ADD_K) { int64_t k = READ_I8(); ARITH_K_INTO(OP_ADD, __builtin_add_overflow, &sp[-1], k, &sp[-1]); DISPATCH(); }
   CASE(SUB_K) { int64_t k = READ_I8(); ARITH_K_INTO(OP_SUB, __builtin_sub_overflow, &sp[-1], k, &sp[-1]); DISPATCH(); }
   CASE(MUL_K) { int64_t k = READ_I8(); ARITH_K_INTO(OP_MUL, __builtin_mul_overflow, &sp[-1], k, &sp[-1]); DISPATCH(); }
-  CASE(MOD_K) { int64_t k = READ_I8(); DIV_K_INTO(OP_MOD, floor_mod, &sp[-1], k, &sp[-1]); DISPATCH(); }
-  CASE(IDIV_K) { int64_t k = READ_I8(); DIV_K_INTO(OP_IDIV, floor_div, &sp[-1], k, &sp[-1]); DISPATCH(); }
+  CASE(MOD_K) { int64_t k = READ_I8(); DIV_K_INTO(OP_MOD, floor_mod_k, &sp[-1], k, &sp[-1]); DISPATCH(); }
+  CASE(IDIV_K) { int64_t k = READ_I8(); DIV_K_INTO(OP_IDIV, floor_div_k, &sp[-1], k, &sp[-1]); DISPATCH(); }
   /* push locals[n] OP k: the new slot is above vm->sp until it holds the result */
   CASE(ADD_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); ARITH_K_INTO(OP_ADD, __builtin_add_overflow, &base[n], k, sp); sp++; DISPATCH(); }
   CASE(SUB_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); ARITH_K_INTO(OP_SUB, __builtin_sub_overflow, &base[n], k, sp); sp++; DISPATCH(); }
   CASE(MUL_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); ARITH_K_INTO(OP_MUL, __builtin_mul_overflow, &base[n], k, sp); sp++; DISPATCH(); }
-  CASE(MOD_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); DIV_K_INTO(OP_MOD, floor_mod, &base[n], k, sp); sp++; DISPATCH(); }
-  CASE(IDIV_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); DIV_K_INTO(OP_IDIV, floor_div, &base[n], k, sp); sp++; DISPATCH(); }
+  CASE(MOD_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); DIV_K_INTO(OP_MOD, floor_mod_k, &base[n], k, sp); sp++; DISPATCH(); }
+  CASE(IDIV_LK) { uint16_t n = READ_U16(); int64_t k = READ_I8(); DIV_K_INTO(OP_IDIV, floor_div_k, &base[n], k, sp); sp++; DISPATCH(); }
 #undef ARITH_K_INTO
 #undef DIV_K_INTO
 
