@@ -470,18 +470,39 @@ static int key_order(const void *x, const void *y) {
   return a->len < b->len ? -1 : a->len > b->len;
 }
 
+/* two digits at a time, from the right; 32-bit arithmetic while it fits
+ * (the common case; a 64-bit division by 10 is a longer multiply chain) */
 size_t fmt_int(char out[24], int64_t i) {
+  static const char pairs[201] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
   char tmp[24];
-  size_t n = 0;
+  char *p = tmp + sizeof tmp;
   uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
-  do {
-    tmp[n++] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
-  size_t len = 0;
+  while (u > UINT32_MAX) {
+    unsigned d = (unsigned)(u % 100);
+    u /= 100;
+    p -= 2;
+    memcpy(p, pairs + 2 * d, 2);
+  }
+  uint32_t w = (uint32_t)u;
+  while (w >= 100) {
+    unsigned d = w % 100;
+    w /= 100;
+    p -= 2;
+    memcpy(p, pairs + 2 * d, 2);
+  }
+  if (w >= 10) {
+    p -= 2;
+    memcpy(p, pairs + 2 * w, 2);
+  } else {
+    *--p = (char)('0' + w);
+  }
+  size_t n = (size_t)(tmp + sizeof tmp - p), len = 0;
   if (i < 0) out[len++] = '-';
-  while (n) out[len++] = tmp[--n];
-  return len;
+  memcpy(out + len, p, n);
+  return len + n;
 }
 
 static int write_json(StrBuf *b, Value v, bool canonical, bool strict, int depth) {
