@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define BC_MAGIC "\x7fHBC"
-#define BC_VERSION 1
+#define BC_VERSION 2   /* 2: the fused instructions (_K, _LK, _LL, positive JUMP_IF_<cmp>) renumbered the opcodes */
 
 /* limits a module must respect (the loader refuses anything larger) */
 enum {
