@@ -7,8 +7,8 @@
  * copies the result into the module's pool, and last fills in the tables
  * the code produced on the way (constants, call sites, checkpoints). */
 #include "codegen_int.h"
+#include "vm/sha256.h"
 
-#include <sodium.h>
 
 #include "../vm/mem.h"
 
@@ -297,10 +297,7 @@ static void gen_thresholds(Cg *g, const Decl *d) {
 static void header(Cg *g, const char *source_name, const char *src, size_t src_len) {
   Module *m = g->m;
   m->source_name = cg_str(g, source_name ? source_name : "");
-  if (sodium_init() < 0) {
-    /* hashing works without it; sodium_init only picks faster code */
-  }
-  crypto_hash_sha256(m->source_hash, (const unsigned char *)src, src_len);
+  hitl_sha256(m->source_hash, src, src_len);
   m->playbook = cg_str(g, g->ast->name ? g->ast->name : "");
   m->description = cg_str(g, g->ast->description ? g->ast->description : "");
 }
