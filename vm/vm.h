@@ -78,6 +78,59 @@ const char *vm_error_kind(VM *vm);
 /* After VM_SUSPENDED: the open item's payload as JSON (owned by the VM). */
 const char *vm_pending_json(VM *vm);
 
+/* ---- suspension, verdicts and snapshots (issue 5) ------------------------- */
+
+/* Resume a suspended VM with a verdict, then vm_run goes on.  The verdict is
+ * a JSON object {"kind": "approve"|"modify"|"reject", "reviewers": [names],
+ * "reason": text|null, "edits": {name: value}, "at": "ISO time"}; it becomes
+ * the `verdict` map the approve block sees.  Edits (modify only) must name
+ * the item's editable names, and each value must have the type of the
+ * variable's current value (an int widens to a float; a nil variable takes
+ * any value).  On refusal: false, a message in err, and the VM unchanged.
+ * A rejection of a checkpoint without a reject block raises `rejected`
+ * (carrying the reason) when vm_run goes on. */
+bool vm_resume(VM *vm, const char *verdict_json, char *err, size_t n);
+
+/* The open item's digest (LANGUAGE.md §7): lowercase hex SHA-256 of the
+ * canonical JSON of {"instance": INSTANCE, "item": ITEM, "payload": PAYLOAD}.
+ * If canonical is not NULL it receives that text (mem_alloc'd).  false when
+ * nothing is pending. */
+bool vm_item_digest(VM *vm, const char *instance, int64_t item, char hex[65], char **canonical);
+
+/* The whole state of a suspended VM as bytes (mem_alloc'd; free with
+ * mem_free(p, len)): stack, frames, handlers, steps, globals, the heap
+ * objects reachable from them, and the pending item.  The snapshot names the
+ * program's hash and is checked (magic, version, checksum, every index)
+ * when restored. */
+bool vm_snapshot(VM *vm, const uint8_t program_hash[32], uint8_t **out, size_t *len);
+/* A VM for module m (whose .hbc hashes to program_hash) in the state of the
+ * snapshot; NULL with a message in err when the snapshot is corrupt, of
+ * another program or of another format version. */
+VM *vm_restore(const Module *m, const uint8_t program_hash[32], const uint8_t *data, size_t len,
+               const VmLimits *lim, char *err, size_t n);
+
+/* Action calls are numbered from 0 in the order the instance makes them (the
+ * count survives snapshots), so a journal can replay them after a crash.
+ * During an action binding's callback: the call's index and whether the
+ * action is irreversible. */
+typedef struct VmCallInfo {
+  uint64_t index;
+  const char *action;
+  bool irreversible;
+  bool retry;              /* a person approved calling it again after it was in doubt */
+} VmCallInfo;
+void vm_current_call(VM *vm, VmCallInfo *out);
+
+/* A binding may return VM_ACTION_IN_DOUBT (with *result_json a mem_alloc'd
+ * JSON object of extra payload fields, or NULL) when the journal shows the
+ * call was started but never finished: the VM then suspends before the call
+ * with an approval item whose payload is {title, step, kind: "in_doubt",
+ * action, args, editable: ["result"], ...}.  Its verdict: approve = call the
+ * action now (the binding is told through VmCallInfo.retry), modify with
+ * edits {"result": VALUE} = the call happened and returned VALUE, reject =
+ * the call raises `rejected`. */
+#define VM_ACTION_IN_DOUBT 2
+
 /* ---- for the VM's own C code (stdlib, value.c) -------------------------- */
 
 /* Raise a catchable error of `kind` ("type", "arith", "index", "action",
