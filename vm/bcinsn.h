@@ -17,6 +17,13 @@ int bc_decode(const uint8_t *code, int64_t v[4]);
  * the function (possibly outside it); false if it has no jump operand. */
 bool bc_jump_target(const uint8_t *code, uint32_t pc, int64_t *target);
 
+/* The operand stack depth at the start of instruction pc of function fn (the
+ * verifier's abstract interpretation), or -1 when pc is not a reachable
+ * instruction start or the function does not verify.  Snapshots use it to
+ * check a restored frame. */
+#include "bytecode.h"
+int32_t bc_depth_at(const Module *m, uint32_t fn, uint32_t pc);
+
 /* built-ins (stdlib/builtins.h), by row number */
 uint32_t bc_builtin_count(void);
 const char *bc_builtin_name(uint32_t b);   /* NULL when out of range */

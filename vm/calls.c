@@ -317,7 +317,68 @@ static void action_event(VM *vm, const BcAction *a, Value args, Value conf, Valu
   vm_pop_root(vm, 1);
 }
 
-bool vm_call_action(VM *vm, uint16_t site) {
+/* Suspend before call site `site` with an in-doubt approval item. */
+static void in_doubt(VM *vm, uint16_t site, Value args, const char *extra_json) {
+  const BcCallSite *cs = &vm->m->calls[site];
+  const BcAction *a = &vm->m->actions[cs->action];
+  Map *p = map_new(vm, 10);
+  Value pv = v_obj(&p->h);
+  vm_push_root(vm, pv);
+  /* title: name("arg", 1) with each argument as json_encode writes it */
+  StrBuf b;
+  strbuf_init(vm, &b);
+  strbuf_printf(&b, "In doubt: %s(", a->name);
+  Map *am = AS_MAP(args);
+  for (uint32_t i = 0; i < am->n; i++) {
+    if (i) strbuf_add(&b, ", ", 2);
+    val_json(&b, am->e[i].val, false);
+  }
+  strbuf_addc(&b, ')');
+  put(vm, p, "title", v_obj(&strbuf_done(&b)->h));
+  put(vm, p, "step", vm->nsteps ? vm->steps[vm->nsteps - 1].name : v_nil());
+  put(vm, p, "kind", text(vm, "in_doubt"));
+  put(vm, p, "action", text(vm, a->name));
+  put(vm, p, "args", args);
+  List *ed = list_new(vm, 1);
+  put(vm, p, "editable", v_obj(&ed->h));
+  Value rname = text(vm, "result");
+  list_push(vm, ed, rname);
+  put(vm, p, "by", v_nil());
+  put(vm, p, "quorum", v_int(1));
+  put(vm, p, "deadline", v_nil());
+  put(vm, p, "reason", text(vm, "the action was started before a crash and never reported back: "
+                                 "approve calls it again, modify with result=VALUE records that it "
+                                 "happened, reject makes the call fail"));
+  if (extra_json) {
+    Value extra;
+    char jerr[64];
+    if (json_to_value(vm, extra_json, strlen(extra_json), &extra, jerr, sizeof jerr) && extra.t == V_MAP) {
+      vm_push_root(vm, extra);
+      Map *em = AS_MAP(extra);
+      for (uint32_t i = 0; i < em->n; i++) map_set(vm, p, em->e[i].key, em->e[i].val);
+      vm_pop_root(vm, 1);
+    }
+  }
+  vm->pending = pv;
+  vm->pending_site = -1;
+  vm->pending_call = site;
+  mem_free(vm->pending_json, 0);
+  vm->pending_json = vm_value_to_json(vm, pv);
+  vm_pop_root(vm, 1);
+  vm->status = VM_SUSPENDED;
+  if (vm->ev_fn) {
+    size_t n = strlen(vm->pending_json) + 32;
+    char *ev = mem_alloc(n);
+    if (!ev) vm_oom(vm, "out of memory");
+    snprintf(ev, n, "{\"payload\":%s}", vm->pending_json);
+    vm->ev_fn(vm->ev_user, "checkpoint", ev);
+    mem_free(ev, n);
+  }
+}
+
+void vm_current_call(VM *vm, VmCallInfo *out) { *out = vm->cur_call; }
+
+int vm_call_action(VM *vm, uint16_t site) {
   const BcCallSite *cs = &vm->m->calls[site];
   const BcAction *a = &vm->m->actions[cs->action];
   size_t nvals = (size_t)cs->nargs + cs->has_confidence + cs->has_because;
@@ -326,7 +387,7 @@ bool vm_call_action(VM *vm, uint16_t site) {
 
   for (uint8_t i = 0; i < cs->nargs; i++) {
     if (!op_fit(&args[i], a->params[i].type))
-      return vm_raise(vm, "type", "argument '%s' of action '%s' must be %s, found %s", a->params[i].name, a->name,
+      return (int)vm_raise(vm, "type", "argument '%s' of action '%s' must be %s, found %s", a->params[i].name, a->name,
                       op_typeset_text(a->params[i].type, buf, sizeof buf), val_type_name(args[i]));
   }
   Value conf = v_nil(), because = v_nil();
@@ -334,7 +395,7 @@ bool vm_call_action(VM *vm, uint16_t site) {
     Value c = args[cs->nargs];
     double d = c.t == V_INT ? (double)c.u.i : c.t == V_FLOAT ? c.u.f : -1;
     if ((c.t != V_INT && c.t != V_FLOAT) || !(d >= 0.0 && d <= 1.0))
-      return vm_raise(vm, "type", "confidence must be a number in [0, 1], found %s", val_type_name(c));
+      return (int)vm_raise(vm, "type", "confidence must be a number in [0, 1], found %s", val_type_name(c));
     conf = v_float(d);
   }
   if (cs->has_because) because = args[cs->nargs + cs->has_confidence];
@@ -351,14 +412,24 @@ bool vm_call_action(VM *vm, uint16_t site) {
   }
   if (!vm->act_fn) {
     vm_pop_root(vm, 1);
-    return vm_raise(vm, "action", "no binding for action '%s'", a->name);
+    return (int)vm_raise(vm, "action", "no binding for action '%s'", a->name);
   }
   char *args_json = vm_value_to_json(vm, amv);
   vm_cleanup_push(vm, free_cb, args_json);
   char *res = NULL;
+  vm->cur_call = (VmCallInfo){vm->ncalls, a->name, a->irreversible, vm->retry_call};
+  vm->retry_call = false;
   int rc = vm->act_fn(vm->act_user, a->name, args_json, &res);
   vm_cleanup_pop(vm, true);
   vm_cleanup_push(vm, free_cb, res);
+  if (rc == VM_ACTION_IN_DOUBT) {
+    /* started before a crash, never finished: a person decides (vm_resume) */
+    in_doubt(vm, site, amv, res);
+    vm_cleanup_pop(vm, true);
+    vm_pop_root(vm, 1);
+    return 2;
+  }
+  vm->ncalls++;
 
   Value result;
   if (rc != 0) {
@@ -370,18 +441,18 @@ bool vm_call_action(VM *vm, uint16_t site) {
     action_event(vm, a, amv, conf, because, "error", msg ? *msg : v_nil());
     vm_pop_root(vm, 2);
     vm->error = err;
-    return false;
+    return 0;
   }
   char jerr[160];
   if (!res || !json_to_value(vm, res, strlen(res), &result, jerr, sizeof jerr)) {
     vm_cleanup_pop(vm, true);
     vm_pop_root(vm, 1);
-    return vm_raise(vm, "action", "action '%s' returned invalid JSON: %s", a->name, res ? jerr : "nothing");
+    return (int)vm_raise(vm, "action", "action '%s' returned invalid JSON: %s", a->name, res ? jerr : "nothing");
   }
   vm_cleanup_pop(vm, true);
   if (!op_fit(&result, a->result_type)) {
     vm_pop_root(vm, 1);
-    return vm_raise(vm, "action", "action '%s' must return %s, found %s", a->name,
+    return (int)vm_raise(vm, "action", "action '%s' must return %s, found %s", a->name,
                     op_typeset_text(a->result_type, buf, sizeof buf), val_type_name(result));
   }
   vm_push_root(vm, result);
@@ -389,5 +460,5 @@ bool vm_call_action(VM *vm, uint16_t site) {
   vm_pop_root(vm, 2);
   vm->sp -= nvals;
   vm->stack[vm->sp++] = result;
-  return true;
+  return 1;
 }

@@ -14,6 +14,8 @@ void vm_log(VM *vm, Value v);
 void vm_step_begin(VM *vm, Value title);
 void vm_step_end(VM *vm);
 void vm_checkpoint(VM *vm, uint16_t site);   /* opens the item, status suspended */
-bool vm_call_action(VM *vm, uint16_t site);  /* pops its values, pushes the result */
+/* 1: done (its values popped, the result pushed); 0: raised; 2: suspended in
+ * doubt before the call (the values stay; vm_resume decides) */
+int vm_call_action(VM *vm, uint16_t site);
 
 #endif

@@ -180,6 +180,10 @@ VmStatus vm_execute(VM *vm) {
   Value *base, *sp;
   const Value *consts = vm->consts;
   LOAD();
+  if (vm->raise_on_run) {        /* a verdict rejected what nothing handles */
+    vm->raise_on_run = false;
+    goto raise;
+  }
   DISPATCH();
 
 #if !defined(__GNUC__)
@@ -541,7 +545,13 @@ top:
   CASE(CALL_ACTION) {
     uint16_t c = READ_U16();
     SAVE();
-    if (!vm_call_action(vm, c)) goto raise;
+    int r = vm_call_action(vm, c);
+    if (r == 0) goto raise;
+    if (r == 2) {
+      f->pc = pc - 3;          /* resume at this CALL_ACTION (see vm_resume) */
+      vm->oom = NULL;
+      return vm->status;
+    }
     sp = vm->stack + vm->sp;
     DISPATCH();
   }

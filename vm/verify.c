@@ -597,6 +597,25 @@ static bool verify_func(V *v, uint32_t i) {
   return ok;
 }
 
+int32_t bc_depth_at(const Module *m, uint32_t fn, uint32_t pc) {
+  if (fn >= m->nfuncs) return -1;
+  const BcFunc *f = &m->funcs[fn];
+  if (f->code_len == 0 || f->code_len > BC_MAX_CODE || pc >= f->code_len) return -1;
+  char err[8];
+  V v = {0};
+  v.m = m;
+  v.err = err;
+  v.n = sizeof err;
+  Fn F = {.v = &v, .index = fn, .f = f};
+  F.depth = mem_alloc((size_t)f->code_len * sizeof *F.depth);
+  if (!F.depth) return -1;
+  for (uint32_t i = 0; i < f->code_len; i++) F.depth[i] = NOT_START;
+  int32_t d = verify_code(&F) ? F.depth[pc] : -1;
+  mem_free(F.work, F.work_size);
+  mem_free(F.depth, (size_t)f->code_len * sizeof *F.depth);
+  return d < 0 ? -1 : d;
+}
+
 bool bc_verify(const Module *m, char *err, size_t n) {
   V v = {.m = m, .err = err, .n = n};
   if (err && n) err[0] = '\0';

@@ -84,6 +84,7 @@ VM *vm_new(const Module *m, const VmLimits *lim) {
   if (!vm->lim.max_list) vm->lim.max_list = VM_DEFAULT_LIST;
   vm->next_gc = 1 << 20;
   vm->pending_site = -1;
+  vm->pending_call = -1;
   const char *stress = getenv("HITL_GC_STRESS");
   vm->stress = stress && stress[0] == '1';
 

@@ -65,6 +65,13 @@ struct VM {
   Value result;             /* after completion */
   Value pending;            /* the open item's payload while suspended */
   int32_t pending_site;     /* checkpoint site, -1 = none */
+  int32_t pending_call;     /* call site suspended in doubt, -1 = none */
+  bool raise_on_run;        /* vm_run raises vm->error first (a rejection) */
+
+  /* action calls */
+  uint64_t ncalls;          /* calls made so far by this instance (survives snapshots) */
+  VmCallInfo cur_call;      /* the call a binding is answering */
+  bool retry_call;          /* the in-doubt call was approved: call it again */
   char *result_json, *error_json, *pending_json;
   char error_kind[16];
 

@@ -1,0 +1,302 @@
+/* tests/unit/test_snapshot.c — suspending, snapshotting, restoring and
+ * resuming: a VM restored from a snapshot (as another process would) ends
+ * exactly like the original given the same verdict; verdicts are checked
+ * before anything changes; digests follow LANGUAGE.md §7; corrupt, foreign
+ * or truncated snapshots are refused without a crash or a leak. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "compiler/compile.h"
+#include "vm/bytecode.h"
+#include "vm/mem.h"
+#include "vm/sha256.h"
+#include "vm/vm.h"
+
+/* A playbook that suspends deep inside: a checkpoint in a fn, in a try, in a
+ * step, in a loop, with shared and cyclic structures alive on the stack. */
+static const char *const DEEP =
+    "playbook deep \"suspend deep inside\"\n"
+    "input { amount: float }\n"
+    "action pay(amount: float) -> map\n"
+    "fn ask(n: int, shared: list) -> map {\n"
+    "  let note = \"try {n}\"\n"
+    "  let v = checkpoint \"Pay {amount} (round {n})?\" {\n"
+    "    show amount, note, first: shared[0]\n"
+    "    edit note\n"
+    "  }\n"
+    "  append(shared, note)\n"
+    "  return v\n"
+    "}\n"
+    "let shared = [\"s\"]\n"
+    "let cyc = {name: \"c\"}\n"
+    "cyc.self = [cyc]\n"
+    "let results = []\n"
+    "step \"rounds\" {\n"
+    "  for i in range(2) {\n"
+    "    try {\n"
+    "      let v = ask(i, shared)\n"
+    "      append(results, v.kind)\n"
+    "    } catch e {\n"
+    "      append(results, e.kind)\n"
+    "    }\n"
+    "  }\n"
+    "}\n"
+    "checkpoint \"Really pay {amount}?\" { edit amount }\n"
+    "let r = pay(amount)\n"
+    "return {results: results, shared: shared, amount: amount, paid: r, cyc: cyc.self[0].name}\n";
+
+static int pay_binding(void *user, const char *action, const char *args, char **result) {
+  (void)user;
+  (void)action;
+  size_t n = strlen(args) + 32;
+  *result = mem_alloc(n);
+  snprintf(*result, n, "{\"paid\":%s}", args);
+  return 0;
+}
+
+static Module *compile(const char *src) {
+  Diags d;
+  diag_init(&d, "t.hitl", src, strlen(src));
+  Module *m = cp_compile("t.hitl", src, strlen(src), &d);
+  if (!m) diag_print(&d, stderr, false);
+  diag_free(&d);
+  assert_non_null(m);
+  return m;
+}
+
+static void hash_of(const Module *m, uint8_t out[32]) {
+  uint8_t *bytes;
+  size_t len;
+  assert_true(bc_write(m, &bytes, &len));
+  hitl_sha256(out, bytes, len);
+  mem_free(bytes, len);
+}
+
+static VM *start(const Module *m, const char *input) {
+  VM *vm = vm_new(m, NULL);
+  assert_non_null(vm);
+  vm_bind_actions(vm, pay_binding, NULL);
+  char err[256];
+  assert_true(vm_set_input_json(vm, input, err, sizeof err));
+  return vm;
+}
+
+/* snapshot vm and restore it as a fresh VM, as another process would */
+static VM *reload(const Module *m, const uint8_t hash[32], VM *vm) {
+  uint8_t *snap;
+  size_t len;
+  assert_true(vm_snapshot(vm, hash, &snap, &len));
+  char err[256] = "";
+  VM *r = vm_restore(m, hash, snap, len, NULL, err, sizeof err);
+  if (!r) fprintf(stderr, "restore: %s\n", err);
+  assert_non_null(r);
+  vm_bind_actions(r, pay_binding, NULL);
+  mem_free(snap, len);
+  vm_free(vm);
+  return r;
+}
+
+static const char *const VERDICTS[] = {
+    "{\"kind\":\"approve\",\"reviewers\":[\"ann\"],\"reason\":null,\"edits\":{},\"at\":\"2026-11-28T14:00:00Z\"}",
+    "{\"kind\":\"modify\",\"edits\":{\"note\":\"changed\"}}",
+    "{\"kind\":\"modify\",\"edits\":{\"amount\":250}}",
+};
+
+static void test_restored_vm_ends_like_the_original(void **state) {
+  (void)state;
+  Module *m = compile(DEEP);
+  uint8_t hash[32];
+  hash_of(m, hash);
+  char err[256];
+  VM *a = start(m, "{\"amount\": 100.5}");
+  VM *b = start(m, "{\"amount\": 100.5}");
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(vm_run(a), VM_SUSPENDED);
+    assert_int_equal(vm_run(b), VM_SUSPENDED);
+    assert_string_equal(vm_pending_json(a), vm_pending_json(b));
+    b = reload(m, hash, b);
+    assert_string_equal(vm_pending_json(a), vm_pending_json(b));
+    assert_true(vm_resume(a, VERDICTS[i], err, sizeof err));
+    assert_true(vm_resume(b, VERDICTS[i], err, sizeof err));
+  }
+  assert_int_equal(vm_run(a), VM_COMPLETED);
+  assert_int_equal(vm_run(b), VM_COMPLETED);
+  assert_string_equal(vm_result_json(a), vm_result_json(b));
+  assert_string_equal(vm_result_json(a),
+                      "{\"results\":[\"approve\",\"modify\"],\"shared\":[\"s\",\"try 0\",\"changed\"],"
+                      "\"amount\":250.0,\"paid\":{\"paid\":{\"amount\":250.0}},\"cyc\":\"c\"}");
+  vm_free(a);
+  vm_free(b);
+  bc_free(m);
+}
+
+static void test_refused_verdicts_change_nothing(void **state) {
+  (void)state;
+  Module *m = compile(DEEP);
+  uint8_t hash[32];
+  hash_of(m, hash);
+  VM *vm = start(m, "{\"amount\": 1.0}");
+  assert_int_equal(vm_run(vm), VM_SUSPENDED);
+  uint8_t *before;
+  size_t blen;
+  assert_true(vm_snapshot(vm, hash, &before, &blen));
+  static const struct { const char *verdict, *phrase; } bad[] = {
+      {"not json", "not valid JSON"},
+      {"[1]", "JSON object"},
+      {"{\"kind\":\"maybe\"}", "unknown verdict"},
+      {"{\"kind\":\"modify\",\"edits\":{}}", "at least one edit"},
+      {"{\"kind\":\"approve\",\"edits\":{\"note\":\"x\"}}", "only a modify"},
+      {"{\"kind\":\"modify\",\"edits\":{\"amount\":2.0}}", "not editable"},
+      {"{\"kind\":\"modify\",\"edits\":{\"note\":5}}", "is string"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char err[256] = "";
+    assert_false(vm_resume(vm, bad[i].verdict, err, sizeof err));
+    if (!strstr(err, bad[i].phrase)) fail_msg("verdict %s: '%s' lacks '%s'", bad[i].verdict, err, bad[i].phrase);
+    uint8_t *after;
+    size_t alen;
+    assert_true(vm_snapshot(vm, hash, &after, &alen));
+    assert_int_equal(alen, blen);
+    assert_memory_equal(after, before, blen);
+    mem_free(after, alen);
+  }
+  mem_free(before, blen);
+  vm_free(vm);
+  bc_free(m);
+}
+
+static void test_reject_raises_or_runs_the_block(void **state) {
+  (void)state;
+  Module *m = compile(
+      "playbook r \"reject\"\n"
+      "checkpoint \"a?\" { } reject (why) { log why }\n"
+      "try { checkpoint \"b?\" { } } catch e { return [e.kind, e.reason] }\n"
+      "return 0\n");
+  VM *vm = start(m, "{}");
+  char err[256];
+  assert_int_equal(vm_run(vm), VM_SUSPENDED);
+  assert_true(vm_resume(vm, "{\"kind\":\"reject\",\"reason\":\"no\"}", err, sizeof err));
+  assert_int_equal(vm_run(vm), VM_SUSPENDED);
+  assert_true(vm_resume(vm, "{\"kind\":\"reject\",\"reason\":\"never\"}", err, sizeof err));
+  assert_int_equal(vm_run(vm), VM_COMPLETED);
+  assert_string_equal(vm_result_json(vm), "[\"rejected\",\"never\"]");
+  vm_free(vm);
+  bc_free(m);
+}
+
+static void test_digest_is_sha256_of_canonical_json(void **state) {
+  (void)state;
+  Module *m = compile(
+      "playbook d \"digest\"\n"
+      "let z = {b: 1, a: [0.5, \"\\u{e9}\\n\"]}\n"
+      "checkpoint \"T\" { show z }\n"
+      "return 1\n");
+  VM *vm = start(m, "{}");
+  assert_int_equal(vm_run(vm), VM_SUSPENDED);
+  char hex[65], *canon = NULL;
+  assert_true(vm_item_digest(vm, "abc123", 7, hex, &canon));
+  assert_string_equal(canon,
+                      "{\"instance\":\"abc123\",\"item\":7,\"payload\":{\"by\":null,\"deadline\":null,"
+                      "\"editable\":[],\"quorum\":1,\"show\":{\"z\":{\"a\":[0.5,\"\xc3\xa9\\n\"],\"b\":1}},"
+                      "\"step\":null,\"title\":\"T\"}}");
+  uint8_t sum[32];
+  hitl_sha256(sum, canon, strlen(canon));
+  char want[65];
+  for (int i = 0; i < 32; i++) snprintf(want + 2 * i, 3, "%02x", sum[i]);
+  assert_string_equal(hex, want);
+  mem_free(canon, 0);
+  vm_free(vm);
+  bc_free(m);
+}
+
+static void test_bad_snapshots_are_refused(void **state) {
+  (void)state;
+  Module *m = compile(DEEP);
+  uint8_t hash[32], other[32];
+  hash_of(m, hash);
+  memcpy(other, hash, 32);
+  other[0] ^= 1;
+  VM *vm = start(m, "{\"amount\": 1.0}");
+  assert_int_equal(vm_run(vm), VM_SUSPENDED);
+  uint8_t *snap;
+  size_t len;
+  assert_true(vm_snapshot(vm, hash, &snap, &len));
+  char err[256];
+  assert_null(vm_restore(m, other, snap, len, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "another program"));
+  for (size_t cut = 0; cut < len; cut++) {
+    VM *r = vm_restore(m, hash, snap, cut, NULL, err, sizeof err);
+    assert_null(r);
+  }
+  uint8_t *copy = malloc(len);
+  for (size_t i = 0; i < len; i++) {
+    memcpy(copy, snap, len);
+    copy[i] ^= 0x5a;
+    VM *r = vm_restore(m, hash, copy, len, NULL, err, sizeof err);
+    if (i >= 40 && i < 72) {
+      assert_null(r);   /* the body hash itself */
+      continue;
+    }
+    assert_null(r);
+    /* re-signed: the structural checks must hold on their own (no crash, no leak) */
+    hitl_sha256(copy + 40, copy + 72, len - 72);
+    r = vm_restore(m, hash, copy, len, NULL, err, sizeof err);
+    if (r) {
+      char e2[128];
+      vm_resume(r, VERDICTS[0], e2, sizeof e2);
+      vm_bind_actions(r, pay_binding, NULL);
+      VmLimits lim = {0};
+      (void)lim;
+      vm_run(r);
+      vm_free(r);
+    }
+  }
+  free(copy);
+  mem_free(snap, len);
+  vm_free(vm);
+  bc_free(m);
+}
+
+static void test_restore_survives_failing_allocations(void **state) {
+  (void)state;
+  Module *m = compile(DEEP);
+  uint8_t hash[32];
+  hash_of(m, hash);
+  VM *vm = start(m, "{\"amount\": 1.0}");
+  assert_int_equal(vm_run(vm), VM_SUSPENDED);
+  uint8_t *snap;
+  size_t len;
+  assert_true(vm_snapshot(vm, hash, &snap, &len));
+  char err[256];
+  for (long n = 1; n < 5000; n++) {
+    mem_fail_after(n);
+    VM *r = vm_restore(m, hash, snap, len, NULL, err, sizeof err);
+    mem_fail_after(0);
+    if (r) {
+      vm_free(r);
+      break;
+    }
+  }
+  mem_free(snap, len);
+  vm_free(vm);
+  bc_free(m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_restored_vm_ends_like_the_original),
+      cmocka_unit_test(test_refused_verdicts_change_nothing),
+      cmocka_unit_test(test_reject_raises_or_runs_the_block),
+      cmocka_unit_test(test_digest_is_sha256_of_canonical_json),
+      cmocka_unit_test(test_bad_snapshots_are_refused),
+      cmocka_unit_test(test_restore_survives_failing_allocations),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,588 @@
+/* vm/snapshot.c — turn a suspended VM into bytes and back.
+ *
+ * The format is versioned and verified on load like bytecode: a snapshot
+ * names the SHA-256 of its program (.hbc bytes) and is refused by any other,
+ * carries a SHA-256 of its body, and every index, count and tag is checked
+ * before use; the frames must sit exactly where the program could have
+ * suspended (after a CALL in every frame but the top, after a CHECKPOINT or
+ * at an action call in doubt in the top one) with the operand-stack depth the
+ * verifier computes there.  Layout, all little-endian:
+ *
+ *   "HSNP" u16 version u16 flags | program hash[32] | body hash[32] | body
+ *   body: u8 flags (started, inputs_set, defaults_set) u64 ncalls
+ *         i32 pending_site i32 pending_call
+ *         u32 nobjs, objects: u8 type, then a string's u32 len + bytes,
+ *                                      a list's u32 n + values,
+ *                                      a map's u32 n + (u32 key object, value)*
+ *         value pending | u32 nglobals values | u32 sp values
+ *         u32 nframes (u32 fn, u32 pc, u32 base)*
+ *         u32 nhandlers (u32 frame, u32 target, u32 sp, u32 nsteps)*
+ *         u32 nsteps (value name, u32 frame)*
+ *   value: u8 tag, then bool u8 | int i64 | float f64 | object u32 index
+ *
+ * Objects are numbered in the order a walk from the roots first meets them,
+ * so shared and cyclic structure comes back shared. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bcinsn.h"
+#include "mem.h"
+#include "opcodes.h"
+#include "sha256.h"
+#include "vm_internal.h"
+
+#define SNAP_MAGIC "HSNP"
+#define SNAP_VERSION 1
+enum { SNAP_HEADER = 4 + 2 + 2 + 32 + 32 };
+
+/* ---- writing ------------------------------------------------------------------- */
+
+typedef struct W {
+  uint8_t *p;
+  size_t len, cap;
+  bool oom;
+  /* object -> index: open addressing on the pointer */
+  Obj **keys;
+  uint32_t *vals;
+  size_t hcap;
+  Obj **order;               /* objects by index */
+  uint32_t nobj;
+  size_t ocap;
+} W;
+
+static void w_bytes(W *w, const void *s, size_t n) {
+  if (w->oom) return;
+  if (w->cap - w->len < n) {
+    size_t nc = w->cap ? w->cap : 256;
+    while (nc - w->len < n) nc *= 2;
+    uint8_t *np = mem_realloc(w->p, w->cap, nc);
+    if (!np) {
+      w->oom = true;
+      return;
+    }
+    w->p = np;
+    w->cap = nc;
+  }
+  memcpy(w->p + w->len, s, n);
+  w->len += n;
+}
+static void w_u8(W *w, uint8_t v) { w_bytes(w, &v, 1); }
+static void w_u16(W *w, uint16_t v) { w_bytes(w, &v, 2); }
+static void w_u32(W *w, uint32_t v) { w_bytes(w, &v, 4); }
+static void w_u64(W *w, uint64_t v) { w_bytes(w, &v, 8); }
+
+static size_t ptr_hash(const Obj *o, size_t cap) { return ((uintptr_t)o >> 4) * 0x9E3779B97F4A7C15ull & (cap - 1); }
+
+/* the index of o, numbering it if it is new; UINT32_MAX on out of memory */
+static uint32_t w_obj(W *w, Obj *o) {
+  if (w->oom) return UINT32_MAX;
+  if ((size_t)(w->nobj + 1) * 2 > w->hcap) {
+    size_t nc = w->hcap ? w->hcap * 2 : 64;
+    Obj **nk = mem_alloc(nc * sizeof *nk);
+    uint32_t *nv = mem_alloc(nc * sizeof *nv);
+    if (!nk || !nv) {
+      mem_free(nk, nc * sizeof *nk);
+      mem_free(nv, nc * sizeof *nv);
+      w->oom = true;
+      return UINT32_MAX;
+    }
+    memset(nk, 0, nc * sizeof *nk);
+    for (size_t i = 0; i < w->hcap; i++) {
+      if (!w->keys[i]) continue;
+      size_t h = ptr_hash(w->keys[i], nc);
+      while (nk[h]) h = (h + 1) & (nc - 1);
+      nk[h] = w->keys[i];
+      nv[h] = w->vals[i];
+    }
+    mem_free(w->keys, w->hcap * sizeof *w->keys);
+    mem_free(w->vals, w->hcap * sizeof *w->vals);
+    w->keys = nk;
+    w->vals = nv;
+    w->hcap = nc;
+  }
+  size_t h = ptr_hash(o, w->hcap);
+  while (w->keys[h]) {
+    if (w->keys[h] == o) return w->vals[h];
+    h = (h + 1) & (w->hcap - 1);
+  }
+  if (w->nobj == w->ocap) {
+    size_t nc = w->ocap ? w->ocap * 2 : 64;
+    Obj **no = mem_realloc(w->order, w->ocap * sizeof *no, nc * sizeof *no);
+    if (!no) {
+      w->oom = true;
+      return UINT32_MAX;
+    }
+    w->order = no;
+    w->ocap = nc;
+  }
+  w->keys[h] = o;
+  w->vals[h] = w->nobj;
+  w->order[w->nobj] = o;
+  return w->nobj++;
+}
+
+static void w_value(W *w, Value v) {
+  w_u8(w, (uint8_t)v.t);
+  switch (v.t) {
+    case V_NIL: break;
+    case V_BOOL: w_u8(w, v.u.b ? 1 : 0); break;
+    case V_INT: w_u64(w, (uint64_t)v.u.i); break;
+    case V_FLOAT: w_bytes(w, &v.u.f, 8); break;
+    default: w_u32(w, w_obj(w, v.u.o)); break;
+  }
+}
+
+/* number every object reachable from the roots, in walk order */
+static void w_number(W *w, Value v) {
+  if (val_is_obj(v)) w_obj(w, v.u.o);
+}
+
+static void w_number_all(W *w, VM *vm) {
+  w_number(w, vm->pending);
+  for (uint32_t i = 0; i < vm->m->nglobals; i++) w_number(w, vm->globals[i]);
+  for (size_t i = 0; i < vm->sp; i++) w_number(w, vm->stack[i]);
+  for (uint32_t i = 0; i < vm->nsteps; i++) w_number(w, vm->steps[i].name);
+  /* breadth first through lists and maps: order[] grows as we go */
+  for (uint32_t i = 0; i < w->nobj && !w->oom; i++) {
+    Obj *o = w->order[i];
+    if (o->type == V_LIST) {
+      List *l = (List *)o;
+      for (uint32_t k = 0; k < l->n; k++) w_number(w, l->v[k]);
+    } else if (o->type == V_MAP) {
+      Map *m = (Map *)o;
+      for (uint32_t k = 0; k < m->n; k++) {
+        w_obj(w, &m->e[k].key->h);
+        w_number(w, m->e[k].val);
+      }
+    }
+  }
+}
+
+bool vm_snapshot(VM *vm, const uint8_t program_hash[32], uint8_t **out, size_t *len) {
+  if (vm->status != VM_SUSPENDED || !vm->nframes) return false;
+  W w = {0};
+  w_bytes(&w, SNAP_MAGIC, 4);
+  w_u16(&w, SNAP_VERSION);
+  w_u16(&w, 0);
+  w_bytes(&w, program_hash, 32);
+  uint8_t zero[32] = {0};
+  w_bytes(&w, zero, 32);   /* the body hash, filled in below */
+
+  w_u8(&w, (uint8_t)((vm->started ? 1 : 0) | (vm->inputs_set ? 2 : 0) | (vm->defaults_set ? 4 : 0)));
+  w_u64(&w, vm->ncalls);
+  w_u32(&w, (uint32_t)vm->pending_site);
+  w_u32(&w, (uint32_t)vm->pending_call);
+
+  w_number_all(&w, vm);
+  w_u32(&w, w.nobj);
+  for (uint32_t i = 0; i < w.nobj && !w.oom; i++) {
+    Obj *o = w.order[i];
+    w_u8(&w, o->type);
+    if (o->type == V_STR) {
+      Str *s = (Str *)o;
+      w_u32(&w, (uint32_t)s->len);
+      w_bytes(&w, s->s, s->len);
+    } else if (o->type == V_LIST) {
+      List *l = (List *)o;
+      w_u32(&w, l->n);
+      for (uint32_t k = 0; k < l->n; k++) w_value(&w, l->v[k]);
+    } else {
+      Map *m = (Map *)o;
+      w_u32(&w, m->n);
+      for (uint32_t k = 0; k < m->n; k++) {
+        w_u32(&w, w_obj(&w, &m->e[k].key->h));
+        w_value(&w, m->e[k].val);
+      }
+    }
+  }
+  w_value(&w, vm->pending);
+  w_u32(&w, vm->m->nglobals);
+  for (uint32_t i = 0; i < vm->m->nglobals; i++) w_value(&w, vm->globals[i]);
+  w_u32(&w, (uint32_t)vm->sp);
+  for (size_t i = 0; i < vm->sp; i++) w_value(&w, vm->stack[i]);
+  w_u32(&w, vm->nframes);
+  for (uint32_t i = 0; i < vm->nframes; i++) {
+    const Frame *f = &vm->frames[i];
+    w_u32(&w, f->fn_index);
+    w_u32(&w, (uint32_t)(f->pc - f->fn->code));
+    w_u32(&w, (uint32_t)f->base);
+  }
+  w_u32(&w, vm->nhandlers);
+  for (uint32_t i = 0; i < vm->nhandlers; i++) {
+    const Handler *h = &vm->handlers[i];
+    const Frame *f = &vm->frames[h->frame];
+    w_u32(&w, h->frame);
+    w_u32(&w, (uint32_t)(h->target - f->fn->code));
+    w_u32(&w, (uint32_t)h->sp);
+    w_u32(&w, h->nsteps);
+  }
+  w_u32(&w, vm->nsteps);
+  for (uint32_t i = 0; i < vm->nsteps; i++) {
+    w_value(&w, vm->steps[i].name);
+    w_u32(&w, vm->steps[i].frame);
+  }
+  mem_free(w.keys, w.hcap * sizeof *w.keys);
+  mem_free(w.vals, w.hcap * sizeof *w.vals);
+  mem_free(w.order, w.ocap * sizeof *w.order);
+  if (w.oom) {
+    mem_free(w.p, w.cap);
+    return false;
+  }
+  hitl_sha256(w.p + 8 + 32, w.p + SNAP_HEADER, w.len - SNAP_HEADER);
+  /* hand out exactly len bytes */
+  uint8_t *exact = mem_realloc(w.p, w.cap, w.len);
+  *out = exact ? exact : w.p;
+  if (!exact) {
+    /* shrinking failed: copy into an exact block so mem_free(p, len) is right */
+    uint8_t *c = mem_alloc(w.len);
+    if (!c) {
+      mem_free(w.p, w.cap);
+      return false;
+    }
+    memcpy(c, w.p, w.len);
+    mem_free(w.p, w.cap);
+    *out = c;
+  }
+  *len = w.len;
+  return true;
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+typedef struct R {
+  const uint8_t *p;
+  size_t len, pos;
+  char *err;
+  size_t n;
+  bool bad;
+  VM *vm;
+  List *objs;                /* the objects by index (rooted) */
+  uint32_t nobjs;
+} R;
+
+static bool r_fail(R *r, const char *what) {
+  if (!r->bad) snprintf(r->err, r->n, "snapshot: %s (at byte %zu)", what, r->pos);
+  r->bad = true;
+  return false;
+}
+
+static bool r_bytes(R *r, void *out, size_t n) {
+  if (r->bad) return false;
+  if (r->len - r->pos < n) return r_fail(r, "truncated");
+  memcpy(out, r->p + r->pos, n);
+  r->pos += n;
+  return true;
+}
+static uint8_t r_u8(R *r) { uint8_t v = 0; r_bytes(r, &v, 1); return v; }
+static uint32_t r_u32(R *r) { uint32_t v = 0; r_bytes(r, &v, 4); return v; }
+static uint64_t r_u64(R *r) { uint64_t v = 0; r_bytes(r, &v, 8); return v; }
+
+/* a count of items each at least `min` bytes long, bounded by what is left */
+static uint32_t r_count(R *r, size_t min, uint32_t limit, const char *what) {
+  uint32_t n = r_u32(r);
+  if (r->bad) return 0;
+  if (n > limit || (size_t)n * min > r->len - r->pos) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s count %u is impossible here", what, n);
+    r_fail(r, msg);
+    return 0;
+  }
+  return n;
+}
+
+static Value r_value(R *r) {
+  uint8_t t = r_u8(r);
+  if (r->bad) return v_nil();
+  switch (t) {
+    case V_NIL: return v_nil();
+    case V_BOOL: {
+      uint8_t b = r_u8(r);
+      if (b > 1) r_fail(r, "a bool is neither 0 nor 1");
+      return v_bool(b == 1);
+    }
+    case V_INT: return v_int((int64_t)r_u64(r));
+    case V_FLOAT: {
+      double d = 0;
+      r_bytes(r, &d, 8);
+      return v_float(d);
+    }
+    case V_STR: case V_LIST: case V_MAP: {
+      uint32_t i = r_u32(r);
+      if (r->bad) return v_nil();
+      if (i >= r->nobjs) {
+        r_fail(r, "an object reference is out of range");
+        return v_nil();
+      }
+      Value v = r->objs->v[i];
+      if (v.t != t) {
+        r_fail(r, "an object reference has the wrong type");
+        return v_nil();
+      }
+      return v;
+    }
+    default:
+      r_fail(r, "unknown value tag");
+      return v_nil();
+  }
+}
+
+/* Is pc the start of an instruction of fn? */
+static bool insn_start(const BcFunc *fn, uint32_t pc) {
+  uint32_t at = 0;
+  while (at < pc) {
+    uint32_t l = bc_insn_len(fn->code[at]);
+    if (!l) return false;
+    at += l;
+  }
+  return at == pc && pc < fn->code_len;
+}
+
+static uint16_t op_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+static bool restore(R *r) {
+  VM *vm = r->vm;
+  const Module *m = vm->m;
+  uint8_t flags = r_u8(r);
+  uint64_t ncalls = r_u64(r);
+  int32_t site = (int32_t)r_u32(r), call = (int32_t)r_u32(r);
+  if (r->bad) return false;
+  if (flags > 7 || !(flags & 1)) return r_fail(r, "bad state flags");
+  if ((site >= 0) == (call >= 0)) return r_fail(r, "not suspended at exactly one checkpoint or call");
+  if (site >= 0 && (uint32_t)site >= m->ncheckpoints) return r_fail(r, "checkpoint site out of range");
+  if (call >= 0 && (uint32_t)call >= m->ncalls) return r_fail(r, "call site out of range");
+
+  /* objects: strings complete, lists and maps empty, then filled */
+  r->nobjs = r_count(r, 5, 1u << 26, "object");
+  if (r->bad) return false;
+  r->objs = list_new(vm, r->nobjs);
+  vm_push_root(vm, v_obj(&r->objs->h));
+  size_t first = r->pos;
+  for (uint32_t i = 0; i < r->nobjs && !r->bad; i++) {
+    uint8_t t = r_u8(r);
+    uint32_t n = r_u32(r);
+    if (r->bad) break;
+    Value v;
+    if (t == V_STR) {
+      if (n > r->len - r->pos) return r_fail(r, "string longer than the snapshot");
+      v = v_obj(&str_new(vm, (const char *)r->p + r->pos, n)->h);
+      r->pos += n;
+    } else if (t == V_LIST) {
+      if ((size_t)n * 1 > r->len - r->pos) return r_fail(r, "list longer than the snapshot");
+      v = v_obj(&list_new(vm, n)->h);
+      for (uint32_t k = 0; k < n && !r->bad; k++) {   /* skip the values for now */
+        uint8_t vt = r_u8(r);
+        size_t skip = vt == V_NIL ? 0 : vt == V_BOOL ? 1 : (vt == V_INT || vt == V_FLOAT) ? 8 : 4;
+        if (vt > V_MAP) return r_fail(r, "unknown value tag");
+        if (r->len - r->pos < skip) return r_fail(r, "truncated");
+        r->pos += skip;
+      }
+    } else if (t == V_MAP) {
+      if ((size_t)n * 5 > r->len - r->pos) return r_fail(r, "map longer than the snapshot");
+      v = v_obj(&map_new(vm, n)->h);
+      for (uint32_t k = 0; k < n && !r->bad; k++) {
+        r_u32(r);
+        uint8_t vt = r_u8(r);
+        size_t skip = vt == V_NIL ? 0 : vt == V_BOOL ? 1 : (vt == V_INT || vt == V_FLOAT) ? 8 : 4;
+        if (vt > V_MAP) return r_fail(r, "unknown value tag");
+        if (r->len - r->pos < skip) return r_fail(r, "truncated");
+        r->pos += skip;
+      }
+    } else {
+      return r_fail(r, "unknown object type");
+    }
+    list_push(vm, r->objs, v);
+  }
+  if (r->bad) return false;
+  size_t after = r->pos;
+  r->pos = first;
+  for (uint32_t i = 0; i < r->nobjs && !r->bad; i++) {
+    uint8_t t = r_u8(r);
+    uint32_t n = r_u32(r);
+    Value o = r->objs->v[i];
+    if (t == V_STR) {
+      r->pos += n;
+    } else if (t == V_LIST) {
+      for (uint32_t k = 0; k < n && !r->bad; k++) list_push(vm, AS_LIST(o), r_value(r));
+    } else {
+      for (uint32_t k = 0; k < n && !r->bad; k++) {
+        uint32_t ki = r_u32(r);
+        if (ki >= r->nobjs || r->objs->v[ki].t != V_STR) return r_fail(r, "a map key is not a string object");
+        Value val = r_value(r);
+        if (!r->bad) map_set(vm, AS_MAP(o), AS_STR(r->objs->v[ki]), val);
+      }
+    }
+  }
+  if (r->bad) return false;
+  if (r->pos != after) return r_fail(r, "objects read inconsistently");
+
+  Value pending = r_value(r);
+  if (r->bad) return false;
+  if (pending.t != V_MAP) return r_fail(r, "the pending payload is not a map");
+  vm->pending = pending;
+
+  uint32_t ng = r_u32(r);
+  if (r->bad) return false;
+  if (ng != m->nglobals) return r_fail(r, "the number of globals does not match the program");
+  for (uint32_t i = 0; i < ng && !r->bad; i++) vm->globals[i] = r_value(r);
+
+  uint32_t sp = r_count(r, 1, 1u << 24, "stack");
+  if (r->bad) return false;
+  vm_grow_stack(vm, (size_t)sp + 1);
+  for (uint32_t i = 0; i < sp && !r->bad; i++) vm->stack[i] = r_value(r);
+  vm->sp = sp;
+  if (r->bad) return false;
+
+  uint32_t nf = r_count(r, 12, vm->lim.max_depth, "frame");
+  if (r->bad) return false;
+  if (nf == 0) return r_fail(r, "no frames");
+  vm->frames = mem_realloc(vm->frames, vm->capframes * sizeof(Frame), ((size_t)nf + 16) * sizeof(Frame));
+  if (!vm->frames) vm_oom(vm, "out of memory");
+  vm->capframes = nf + 16;
+  vm->nframes = 0;
+  for (uint32_t i = 0; i < nf; i++) {
+    uint32_t fi = r_u32(r), pc = r_u32(r), base = r_u32(r);
+    if (r->bad) return false;
+    if (fi >= m->nfuncs) return r_fail(r, "a frame's function is out of range");
+    if ((i == 0) != (fi == 0)) return r_fail(r, "the bottom frame must be the body and only it");
+    if (i == 0 && base != 0) return r_fail(r, "the body's frame must start the stack");
+    const BcFunc *fn = &m->funcs[fi];
+    if (!insn_start(fn, pc)) return r_fail(r, "a frame's pc is not an instruction");
+    if ((size_t)base + fn->nlocals > sp) return r_fail(r, "a frame's locals pass the stack top");
+    if (i > 0 && base < vm->frames[i - 1].base + vm->frames[i - 1].fn->nlocals)
+      return r_fail(r, "frames overlap");
+    vm->frames[vm->nframes++] = (Frame){fn, fn->code + pc, base, fi};
+  }
+  /* each frame is where the program could have stopped, with its stack depth */
+  for (uint32_t i = 0; i < nf; i++) {
+    const Frame *f = &vm->frames[i];
+    uint32_t pc = (uint32_t)(f->pc - f->fn->code);
+    int32_t depth = bc_depth_at(m, f->fn_index, pc);
+    size_t top = i + 1 < nf ? vm->frames[i + 1].base : sp;
+    size_t have = top - (f->base + f->fn->nlocals);
+    if (depth < 0) return r_fail(r, "a frame's pc is unreachable");
+    if (i + 1 < nf) {
+      /* after a CALL of the next frame's function, whose arguments start its locals */
+      if (pc < 4 || f->fn->code[pc - 4] != OP_CALL || op_u16(f->fn->code + pc - 3) != vm->frames[i + 1].fn_index)
+        return r_fail(r, "a frame is not stopped after a call of the next one");
+      if ((size_t)depth != have + 1) return r_fail(r, "a frame's stack depth does not match its pc");
+    } else if (site >= 0) {
+      if (pc < 3 || f->fn->code[pc - 3] != OP_CHECKPOINT || op_u16(f->fn->code + pc - 2) != (uint32_t)site)
+        return r_fail(r, "the top frame is not stopped after its checkpoint");
+      if ((size_t)depth != have + 1) return r_fail(r, "the top frame's stack depth does not match its pc");
+    } else {
+      if (f->fn->code[pc] != OP_CALL_ACTION || op_u16(f->fn->code + pc + 1) != (uint32_t)call)
+        return r_fail(r, "the top frame is not stopped at its call");
+      if ((size_t)depth != have) return r_fail(r, "the top frame's stack depth does not match its pc");
+    }
+  }
+
+  uint32_t nh = r_count(r, 16, 1u << 20, "handler");
+  if (r->bad) return false;
+  if (nh) {
+    vm->handlers = mem_realloc(vm->handlers, vm->caphandlers * sizeof(Handler), (size_t)nh * sizeof(Handler));
+    if (!vm->handlers) vm_oom(vm, "out of memory");
+    vm->caphandlers = nh;
+  }
+  uint32_t nsteps_total;
+  size_t steps_pos;
+  {
+    /* the step count comes after the handlers; handlers refer to it */
+    size_t save = r->pos;
+    r->pos += (size_t)nh * 16;
+    nsteps_total = r_u32(r);
+    steps_pos = r->pos;
+    r->pos = save;
+    if (r->bad) return false;
+  }
+  vm->nhandlers = 0;
+  for (uint32_t i = 0; i < nh; i++) {
+    uint32_t fr = r_u32(r), target = r_u32(r), hsp = r_u32(r), hsteps = r_u32(r);
+    if (r->bad) return false;
+    if (fr >= nf) return r_fail(r, "a handler's frame is out of range");
+    if (i && fr < vm->handlers[i - 1].frame) return r_fail(r, "handlers out of order");
+    const Frame *f = &vm->frames[fr];
+    if (!insn_start(f->fn, target)) return r_fail(r, "a handler's target is not an instruction");
+    int32_t d = bc_depth_at(m, f->fn_index, target);
+    if (hsp < f->base + f->fn->nlocals || d < 1 || (size_t)d != hsp - (f->base + f->fn->nlocals) + 1)
+      return r_fail(r, "a handler's stack height does not match its target");
+    if (hsteps > nsteps_total) return r_fail(r, "a handler's step depth is out of range");
+    vm->handlers[vm->nhandlers++] = (Handler){fr, f->fn->code + target, hsp, hsteps};
+  }
+  r->pos = steps_pos;
+  if (nsteps_total > (r->len - r->pos) / 5) return r_fail(r, "step count is impossible here");
+  if (nsteps_total) {
+    vm->steps = mem_realloc(vm->steps, vm->capsteps * sizeof(StepRec), (size_t)nsteps_total * sizeof(StepRec));
+    if (!vm->steps) vm_oom(vm, "out of memory");
+    vm->capsteps = nsteps_total;
+  }
+  vm->nsteps = 0;
+  for (uint32_t i = 0; i < nsteps_total; i++) {
+    Value name = r_value(r);
+    uint32_t fr = r_u32(r);
+    if (r->bad) return false;
+    if (name.t != V_STR) return r_fail(r, "a step's name is not a string");
+    if (fr >= nf || (i && fr < vm->steps[i - 1].frame)) return r_fail(r, "a step's frame is out of range");
+    vm->steps[vm->nsteps++] = (StepRec){name, fr};
+  }
+  if (r->pos != r->len) return r_fail(r, "bytes after the end");
+
+  vm_grow_stack(vm, sp + (size_t)vm->frames[nf - 1].fn->max_stack + 2);
+  vm->started = true;
+  vm->inputs_set = (flags & 2) != 0;
+  vm->defaults_set = (flags & 4) != 0;
+  vm->ncalls = ncalls;
+  vm->pending_site = site;
+  vm->pending_call = call;
+  vm->status = VM_SUSPENDED;
+  vm->pending_json = vm_value_to_json(vm, pending);
+  vm_pop_root(vm, 1);
+  return true;
+}
+
+VM *vm_restore(const Module *m, const uint8_t program_hash[32], const uint8_t *data, size_t len,
+               const VmLimits *lim, char *err, size_t n) {
+  if (len < SNAP_HEADER || memcmp(data, SNAP_MAGIC, 4) != 0) {
+    snprintf(err, n, "snapshot: not a hitl snapshot");
+    return NULL;
+  }
+  uint16_t version, flags;
+  memcpy(&version, data + 4, 2);
+  memcpy(&flags, data + 6, 2);
+  if (version != SNAP_VERSION || flags != 0) {
+    snprintf(err, n, "snapshot: format version %u (this VM reads %u)", version, SNAP_VERSION);
+    return NULL;
+  }
+  if (memcmp(data + 8, program_hash, 32) != 0) {
+    snprintf(err, n, "snapshot: it belongs to another program");
+    return NULL;
+  }
+  uint8_t sum[32];
+  hitl_sha256(sum, data + SNAP_HEADER, len - SNAP_HEADER);
+  if (memcmp(sum, data + 40, 32) != 0) {
+    snprintf(err, n, "snapshot: checksum mismatch (the snapshot is corrupt)");
+    return NULL;
+  }
+  VM *vm = vm_new(m, lim);
+  if (!vm) {
+    snprintf(err, n, "snapshot: out of memory");
+    return NULL;
+  }
+  jmp_buf jb;
+  vm->oom = &jb;
+  /* volatile: read after longjmp */
+  R r = {data, len, SNAP_HEADER, err, n, false, vm, NULL, 0};
+  if (setjmp(jb)) {
+    snprintf(err, n, "snapshot: %s", vm->oom_what);
+    vm->oom = NULL;
+    vm_free(vm);
+    return NULL;
+  }
+  bool ok = restore(&r);
+  vm->oom = NULL;
+  if (!ok) {
+    vm_free(vm);
+    return NULL;
+  }
+  vm->nroots = 0;
+  return vm;
+}
