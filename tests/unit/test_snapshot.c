@@ -289,6 +289,66 @@ static void test_restore_survives_failing_allocations(void **state) {
   bc_free(m);
 }
 
+/* a binding that reports the first call in doubt, then answers calls */
+typedef struct Doubt { VM *vm; int calls; bool saw_retry; } Doubt;
+
+static int doubt_binding(void *user, const char *action, const char *args, char **result) {
+  Doubt *d = user;
+  (void)action;
+  (void)args;
+  VmCallInfo info;
+  vm_current_call(d->vm, &info);
+  if (info.index == 0 && !info.retry) return VM_ACTION_IN_DOUBT;
+  if (info.retry) d->saw_retry = true;
+  d->calls++;
+  *result = mem_alloc(16);
+  snprintf(*result, 16, "%d", 40 + d->calls);
+  return 0;
+}
+
+static void test_action_in_doubt(void **state) {
+  (void)state;
+  Module *m = compile(
+      "playbook doubt \"in doubt\"\n"
+      "action send(to: string) -> int { irreversible }\n"
+      "let a = send(\"x\")\n"
+      "let b = send(\"y\")\n"
+      "return [a, b]\n");
+  uint8_t hash[32];
+  hash_of(m, hash);
+  static const struct { const char *verdict, *result; } cases[] = {
+      {"{\"kind\":\"approve\"}", "[41,42]"},                       /* called again */
+      {"{\"kind\":\"modify\",\"edits\":{\"result\":7}}", "[7,41]"},  /* it happened: 7 */
+      {"{\"kind\":\"reject\",\"reason\":\"no\"}", NULL},             /* the call fails */
+  };
+  for (size_t i = 0; i < 3; i++) {
+    Doubt d = {0};
+    VM *vm = start(m, "{}");
+    d.vm = vm;
+    vm_bind_actions(vm, doubt_binding, &d);
+    assert_int_equal(vm_run(vm), VM_SUSPENDED);
+    assert_non_null(strstr(vm_pending_json(vm), "\"kind\":\"in_doubt\""));
+    assert_non_null(strstr(vm_pending_json(vm), "In doubt: send(\\\"x\\\")"));
+    vm = reload(m, hash, vm);
+    d.vm = vm;
+    vm_bind_actions(vm, doubt_binding, &d);
+    char err[256];
+    assert_false(vm_resume(vm, "{\"kind\":\"modify\",\"edits\":{\"result\":\"s\"}}", err, sizeof err));
+    assert_true(vm_resume(vm, cases[i].verdict, err, sizeof err));
+    VmStatus st = vm_run(vm);
+    if (cases[i].result) {
+      assert_int_equal(st, VM_COMPLETED);
+      assert_string_equal(vm_result_json(vm), cases[i].result);
+    } else {
+      assert_int_equal(st, VM_FAILED);
+      assert_string_equal(vm_error_kind(vm), "rejected");
+    }
+    assert_int_equal(d.saw_retry, i == 0);
+    vm_free(vm);
+  }
+  bc_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_restored_vm_ends_like_the_original),
@@ -297,6 +357,7 @@ int main(void) {
       cmocka_unit_test(test_digest_is_sha256_of_canonical_json),
       cmocka_unit_test(test_bad_snapshots_are_refused),
       cmocka_unit_test(test_restore_survives_failing_allocations),
+      cmocka_unit_test(test_action_in_doubt),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
