@@ -6,6 +6,8 @@
  * a VmActionFn must return them.  Nothing here knows about the interpreter. */
 #include "mock.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mem.h"
 
@@ -28,6 +32,7 @@ struct Mocks {
   Mock *v;                   /* in the file's order */
   size_t n, cap;             /* filled, allocated */
   Mock **by_name;            /* the entries of v sorted by name, for lookup */
+  char *witness_id;          /* the first field of a witness line; NULL = the pid */
 };
 
 #if defined(__GNUC__)
@@ -84,6 +89,7 @@ void mock_free(Mocks *mk) {
   for (size_t i = 0; i < mk->n; i++) mock_clear(&mk->v[i]);
   mem_free(mk->v, mk->cap * sizeof *mk->v);
   mem_free(mk->by_name, mk->cap * sizeof *mk->by_name);
+  mem_free(mk->witness_id, 0);
   mem_free(mk, sizeof *mk);
 }
 
@@ -224,9 +230,65 @@ static Mock *find(const Mocks *mk, const char *action) {
   return NULL;
 }
 
+/* ---- test hooks (docs/hitlvm.md, "Test hooks") ------------------------------ */
+
+bool mock_set_witness_id(Mocks *mk, const char *id) {
+  if (!mk) return false;
+  char *copy = id ? copy_str(id) : NULL;
+  if (id && !copy) return false;
+  mem_free(mk->witness_id, 0);
+  mk->witness_id = copy;
+  return true;
+}
+
+/* HITL_WITNESS=FILE: one line "ID ACTION ARGS" per call actually made,
+ * written with one write() on an O_APPEND descriptor (whole lines even with
+ * several processes appending) and fsync'd before the call returns, so a
+ * process killed after this point has left its record.  ARGS has any line
+ * break replaced by a space.  Best effort: a failure is reported on stderr
+ * and the call goes on.  HITL_ACTION_DELAY_US=N then sleeps N µs, widening
+ * the window between a journal's intent and outcome for crash tests. */
+static void witness(const Mocks *mk, const char *action, const char *args_json) {
+  const char *path = getenv("HITL_WITNESS");
+  if (path && *path) {
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    const char *id = mk && mk->witness_id ? mk->witness_id : pid;
+    const char *args = args_json ? args_json : "null";
+    size_t len = strlen(id) + strlen(action) + strlen(args) + 3;
+    char *line = mem_alloc(len + 1);
+    int fd = line ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+    if (fd >= 0) {
+      snprintf(line, len + 1, "%s %s %s\n", id, action, args);
+      for (char *c = line; c < line + len - 1; c++)
+        if (*c == '\n' || *c == '\r') *c = ' ';
+      ssize_t w;
+      do w = write(fd, line, len);
+      while (w < 0 && errno == EINTR);
+      if (w != (ssize_t)len || fsync(fd) != 0)
+        fprintf(stderr, "hitl: warning: HITL_WITNESS %s: %s\n", path, w < 0 ? strerror(errno) : "short write");
+      close(fd);
+    } else {
+      fprintf(stderr, "hitl: warning: HITL_WITNESS %s: %s\n", path, line ? strerror(errno) : "out of memory");
+    }
+    mem_free(line, line ? len + 1 : 0);
+  }
+  const char *delay = getenv("HITL_ACTION_DELAY_US");
+  long us = delay ? strtol(delay, NULL, 10) : 0;
+  if (us > 0) {
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+  }
+}
+
+void mock_skip(Mocks *mk, const char *action) {
+  Mock *m = find(mk, action);
+  if (m && m->calls < ULONG_MAX) m->calls++;
+}
+
 int mock_call(void *user, const char *action, const char *args_json, char **result_json) {
-  (void)args_json;
   Mock *m = find(user, action);
+  if (m) witness(user, action, args_json);
   if (!m) {
     const char *a = action ? action : "";
     size_t len = strlen(a) + sizeof "no binding for action ''";

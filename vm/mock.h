@@ -40,8 +40,20 @@ void mock_free(Mocks *mk);
  * as JSON text in *result_json, or non-zero with the message in *result_json
  * (the mock's "error", or "no binding for action 'x'").  Both texts are
  * mem_alloc'd and belong to the caller (mem_free(p, 0)); *result_json is NULL
- * when memory runs out.  args_json is not looked at. */
+ * when memory runs out.  args_json only goes to the witness line (below). */
 int mock_call(void *user, const char *action, const char *args_json, char **result_json);
+
+/* Test hooks (docs/hitlvm.md, "Test hooks").  With HITL_WITNESS=FILE set,
+ * every mock_call of a mocked action appends the line
+ * "ID ACTION ARGS_JSON" to FILE and fsyncs it before returning; ID is the
+ * one given here (the instance), else the process id.  HITL_ACTION_DELAY_US=N
+ * makes each mock_call sleep N µs after that line.  A journal replaying a
+ * recorded call must not call mock_call (that would witness a call that was
+ * not made) but mock_skip, which only moves the action's counter on.
+ * mock_set_witness_id copies id (NULL = back to the pid); false on out of
+ * memory. */
+bool mock_set_witness_id(Mocks *mk, const char *id);
+void mock_skip(Mocks *mk, const char *action);
 
 /* The mocked action names, in the file's order (to warn about a name the
  * program does not declare). */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -257,6 +258,44 @@ static void test_out_of_memory(void **state) {
   mem_fail_after(0);
 }
 
+/* HITL_WITNESS: one fsync'd line per call actually made ("ID ACTION ARGS",
+ * the pid until an id is set, line breaks in ARGS made spaces); mock_skip
+ * moves the counter on without a line; unbound actions leave none. */
+static void test_witness(void **state) {
+  (void)state;
+  char path[] = "/tmp/hitl-witness-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  setenv("HITL_WITNESS", path, 1);
+  setenv("HITL_ACTION_DELAY_US", "1000", 1);
+  Mocks *mk = parse("{\"pay\": {\"results\": [1, 2, 3]}}");
+  assert_non_null(mk);
+  expect_call(mk, "pay", 0, "1");
+  mock_skip(mk, "pay");
+  mock_skip(mk, "nothing");
+  assert_true(mock_set_witness_id(mk, "0123456789abcdef"));
+  char *out = NULL;
+  assert_int_equal(mock_call(mk, "pay", "{\"to\":\n\"x\"}", &out), 0);
+  assert_string_equal(out, "3");
+  mem_free(out, 0);
+  expect_call(mk, "unbound", 1, "no binding for action 'unbound'");
+  assert_int_equal(mock_calls(mk, "pay"), 3);
+  mock_free(mk);
+  unsetenv("HITL_WITNESS");
+  unsetenv("HITL_ACTION_DELAY_US");
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char text[512] = "";
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  unlink(path);
+  char want[512];
+  snprintf(want, sizeof want, "%ld pay {}\n0123456789abcdef pay {\"to\": \"x\"}\n", (long)getpid());
+  assert_string_equal(text, want);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_plain_value),
@@ -269,6 +308,7 @@ int main(void) {
     cmocka_unit_test(test_deep_and_big),
     cmocka_unit_test(test_state),
     cmocka_unit_test(test_out_of_memory),
+    cmocka_unit_test(test_witness),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
