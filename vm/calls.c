@@ -10,6 +10,7 @@
 
 #include "mem.h"
 #include "ops.h"
+#include "route.h"
 #include "vm_internal.h"
 
 static void free_cb(void *p) { mem_free(p, 0); }
@@ -167,7 +168,7 @@ bool vm_catch(VM *vm) {
   Value err = vm->error;
   Value *k = err.t == V_MAP ? map_get_cstr(AS_MAP(err), "kind", 4) : NULL;
   bool resource = k && k->t == V_STR && vm_is_resource_kind(AS_STR(*k)->s);
-  if (!resource && vm->nhandlers) {
+  if (!resource && vm->nhandlers > vm->handler_floor) {
     Handler h = vm->handlers[--vm->nhandlers];
     vm_push_root(vm, err);
     while (vm->nsteps > h.nsteps) vm_step_end(vm);
@@ -180,6 +181,7 @@ bool vm_catch(VM *vm) {
     vm->error = v_nil();
     return true;
   }
+  if (vm->floor) return false;   /* a nested run: its invoker decides */
   set_error_outcome(vm, err);
   return false;
 }
@@ -300,20 +302,41 @@ void vm_checkpoint(VM *vm, uint16_t site) {
 
 /* ---- actions --------------------------------------------------------------- */
 
-static void action_event(VM *vm, const BcAction *a, Value args, Value conf, Value because, const char *key,
-                         Value outcome) {
+static void action_event(VM *vm, const BcAction *a, Value args, Value conf, Value because, const char *route,
+                         int64_t rule_line, int64_t queue, const char *key, Value outcome) {
   if (!vm->ev_fn) return;
   Map *ev = map_new(vm, 8);
   Value evv = v_obj(&ev->h);
   vm_push_root(vm, evv);
   put(vm, ev, "name", text(vm, a->name));
   put(vm, ev, "args", args);
-  put(vm, ev, "route", text(vm, "auto"));
-  put(vm, ev, "rule", v_nil());
+  put(vm, ev, "route", text(vm, route));
+  put(vm, ev, "rule", rule_line >= 0 ? v_int(rule_line) : v_nil());
+  put(vm, ev, "queue", v_int(queue));
   put(vm, ev, "confidence", conf);
   if (because.t != V_NIL) put(vm, ev, "because", because);
   put(vm, ev, key, outcome);
   vm_event_value(vm, "action", evv);
+  vm_pop_root(vm, 1);
+}
+
+static void checkpoint_event(VM *vm) {
+  if (!vm->ev_fn) return;
+  size_t n = strlen(vm->pending_json) + 32;
+  char *ev = mem_alloc(n);
+  if (!ev) vm_oom(vm, "out of memory");
+  snprintf(ev, n, "{\"payload\":%s}", vm->pending_json);
+  vm->ev_fn(vm->ev_user, "checkpoint", ev);
+  mem_free(ev, n);
+}
+
+static void alert_event(VM *vm, const char *message) {
+  if (!vm->ev_fn) return;
+  Map *ev = map_new(vm, 1);
+  Value evv = v_obj(&ev->h);
+  vm_push_root(vm, evv);
+  put(vm, ev, "message", text(vm, message));
+  vm_event_value(vm, "alert", evv);
   vm_pop_root(vm, 1);
 }
 
@@ -362,18 +385,12 @@ static void in_doubt(VM *vm, uint16_t site, Value args, const char *extra_json) 
   vm->pending = pv;
   vm->pending_site = -1;
   vm->pending_call = site;
+  vm->pending_call_routed = false;
   mem_free(vm->pending_json, 0);
   vm->pending_json = vm_value_to_json(vm, pv);
   vm_pop_root(vm, 1);
   vm->status = VM_SUSPENDED;
-  if (vm->ev_fn) {
-    size_t n = strlen(vm->pending_json) + 32;
-    char *ev = mem_alloc(n);
-    if (!ev) vm_oom(vm, "out of memory");
-    snprintf(ev, n, "{\"payload\":%s}", vm->pending_json);
-    vm->ev_fn(vm->ev_user, "checkpoint", ev);
-    mem_free(ev, n);
-  }
+  checkpoint_event(vm);
 }
 
 void vm_current_call(VM *vm, VmCallInfo *out) { *out = vm->cur_call; }
@@ -410,6 +427,54 @@ int vm_call_action(VM *vm, uint16_t site) {
     map_set(vm, am, k, args[i]);
     vm_pop_root(vm, 1);
   }
+  /* routing (§6): auto runs, deny raises, approve suspends before the call */
+  const char *route = "approve";
+  int64_t rule_line = -1, queue = 0;
+  if (vm->route_granted) {
+    vm->route_granted = false;   /* a person approved this very call */
+  } else {
+    Route rt;
+    vm_route(vm, site, args, amv, conf, &rt);
+    vm_push_root(vm, rt.risk);
+    args = vm->stack + vm->sp - nvals;          /* nested runs may have moved the stack */
+    Value *q = map_get_cstr(AS_MAP(rt.risk), "queue", 5);
+    queue = q && q->t == V_INT ? q->u.i : 0;
+    const BcRule *rule = rt.rule >= 0 ? &vm->m->rules[rt.rule] : NULL;
+    rule_line = rule ? (int64_t)rule->line : -1;
+    if (rt.kind == BR_DENY) {
+      vm_pop_root(vm, 1);
+      if (rule && rule->route.message) vm_raise(vm, "denied", "%s", rule->route.message);
+      else vm_raise(vm, "denied", "the call of '%s' was denied by the rule at line %u", a->name, rule ? rule->line : 0);
+      Value err = vm->error;
+      vm_push_root(vm, err);
+      Value *msg = map_get_cstr(AS_MAP(err), "message", 7);
+      action_event(vm, a, amv, conf, because, "deny", rule_line, queue, "error", msg ? *msg : v_nil());
+      vm_pop_root(vm, 2);
+      vm->error = err;
+      return 0;
+    }
+    if (rt.kind == BR_APPROVE) {
+      Value pv = vm_route_payload(vm, site, &rt, amv, conf, because);
+      vm->pending = pv;
+      vm->pending_site = -1;
+      vm->pending_call = site;
+      vm->pending_call_routed = true;
+      mem_free(vm->pending_json, 0);
+      vm->pending_json = vm_value_to_json(vm, pv);
+      vm->status = VM_SUSPENDED;
+      checkpoint_event(vm);
+      vm_pop_root(vm, 2);
+      return 2;
+    }
+    if (rt.kind == BR_REVIEW) {
+      char msg[200];
+      snprintf(msg, sizeof msg, "the rule at line %u routes '%s' to review: review items open with issue 6; "
+               "the call runs now", rule ? rule->line : 0, a->name);
+      alert_event(vm, msg);
+    }
+    route = rt.kind == BR_REVIEW ? "review" : "auto";
+    vm_pop_root(vm, 1);
+  }
   if (!vm->act_fn) {
     vm_pop_root(vm, 1);
     return (int)vm_raise(vm, "action", "no binding for action '%s'", a->name);
@@ -438,7 +503,7 @@ int vm_call_action(VM *vm, uint16_t site) {
     Value *msg = map_get_cstr(AS_MAP(vm->error), "message", 7);
     Value err = vm->error;
     vm_push_root(vm, err);
-    action_event(vm, a, amv, conf, because, "error", msg ? *msg : v_nil());
+    action_event(vm, a, amv, conf, because, route, rule_line, queue, "error", msg ? *msg : v_nil());
     vm_pop_root(vm, 2);
     vm->error = err;
     return 0;
@@ -456,7 +521,7 @@ int vm_call_action(VM *vm, uint16_t site) {
                     op_typeset_text(a->result_type, buf, sizeof buf), val_type_name(result));
   }
   vm_push_root(vm, result);
-  action_event(vm, a, amv, conf, because, "result", result);
+  action_event(vm, a, amv, conf, because, route, rule_line, queue, "result", result);
   vm_pop_root(vm, 2);
   vm->sp -= nvals;
   vm->stack[vm->sp++] = result;

@@ -147,10 +147,14 @@ static void close_frame(VM *vm) {
   while (vm->nsteps && vm->steps[vm->nsteps - 1].frame >= fi) vm_step_end(vm);
 }
 
+/* internal outcomes of a nested run (vm_invoke) */
+enum { VM_NESTED_DONE = 100, VM_NESTED_FAILED = 101 };
+
+static VmStatus run_loop(VM *vm);
+
 VmStatus vm_execute(VM *vm) {
-  const Module *m = vm->m;
   jmp_buf jb;
-  /* volatile: the out-of-memory path reads nothing the loop keeps in registers */
+  /* the out-of-memory path reads nothing the loop keeps in registers */
   vm->oom = &jb;
   if (setjmp(jb)) {
     vm->oom = NULL;
@@ -164,8 +168,52 @@ VmStatus vm_execute(VM *vm) {
     }
   }
   vm->fuel = vm->lim.fuel;
-  uint64_t fuel = vm->fuel;   /* in a register; SAVE writes it back */
   vm->status = VM_COMPLETED;
+  VmStatus st = run_loop(vm);
+  vm->oom = NULL;
+  return st;
+}
+
+bool vm_invoke(VM *vm, uint32_t fi, const Value *args, int n, Value *out) {
+  const BcFunc *fn = &vm->m->funcs[fi];
+  size_t sp0 = vm->sp;
+  uint32_t nf0 = vm->nframes, floor0 = vm->floor, hfloor0 = vm->handler_floor, nsteps0 = vm->nsteps;
+  if (vm->nframes >= vm->lim.max_depth)
+    return vm_raise(vm, "depth", "call depth limit (%u) reached calling '%s'", vm->lim.max_depth, fn->name);
+  /* args may live on the stack, which growing moves */
+  ptrdiff_t off = args >= vm->stack && args < vm->stack + vm->stack_cap ? args - vm->stack : -1;
+  vm_grow_stack(vm, sp0 + (size_t)n + fn->nlocals + fn->max_stack + 2);
+  if (off >= 0) args = vm->stack + off;
+  for (int i = 0; i < n; i++) {
+    Value a = args[i];
+    if (!op_fit(&a, fn->param_types[i])) {
+      char buf[64];
+      return vm_raise(vm, "type", "argument %d of '%s' must be %s, found %s", i + 1, fn->name,
+                      op_typeset_text(fn->param_types[i], buf, sizeof buf), val_type_name(a));
+    }
+    vm->stack[sp0 + (size_t)i] = a;
+  }
+  vm->sp = sp0 + (size_t)n;
+  push_frame(vm, fn, fi, sp0);
+  vm->floor = vm->nframes - 1;
+  vm->handler_floor = vm->nhandlers;
+  VmStatus st = run_loop(vm);
+  vm->floor = floor0;
+  vm->handler_floor = hfloor0;
+  vm->nframes = nf0;
+  vm->nsteps = nsteps0;
+  vm->sp = sp0;
+  if ((int)st == VM_NESTED_DONE) {
+    *out = vm->nested_result;
+    vm->nested_result = v_nil();
+    return true;
+  }
+  return false;   /* vm->error holds what was raised */
+}
+
+static VmStatus run_loop(VM *vm) {
+  const Module *m = vm->m;
+  uint64_t fuel = vm->fuel;   /* in a register; SAVE writes it back */
 
 #if defined(__GNUC__)
   static const void *const labels[] = {
@@ -545,14 +593,20 @@ top:
   CASE(CALL_ACTION) {
     uint16_t c = READ_U16();
     SAVE();
+    if (vm->floor) {
+      vm_raise(vm, "type", "an action cannot be called inside a rule or a blast expression");
+      goto raise;
+    }
     int r = vm_call_action(vm, c);
+    /* rules and blast ran nested: they spent fuel and may have moved the
+     * stack and the frames */
+    fuel = vm->fuel;
     if (r == 0) goto raise;
     if (r == 2) {
-      f->pc = pc - 3;          /* resume at this CALL_ACTION (see vm_resume) */
-      vm->oom = NULL;
+      vm->frames[vm->nframes - 1].pc = pc - 3;   /* resume at this CALL_ACTION (see vm_resume) */
       return vm->status;
     }
-    sp = vm->stack + vm->sp;
+    LOAD();
     DISPATCH();
   }
   CASE(RETURN) {
@@ -571,12 +625,15 @@ top:
       SAVE();
       close_frame(vm);
     }
-    if (top == 0) {
+    if (top == vm->floor) {
       COPY(&sp[-1], &r);
       SAVE();
+      if (vm->floor) {             /* the end of a nested run (vm_invoke) */
+        vm->nested_result = r;
+        return (VmStatus)VM_NESTED_DONE;
+      }
       vm->sp = 0;
       vm_complete(vm, r);
-      vm->oom = NULL;
       return vm->status;
     }
     size_t nb = f->base;
@@ -755,8 +812,11 @@ top:
   CASE(CHECKPOINT) {
     uint16_t c = READ_U16();
     SAVE();
+    if (vm->floor) {
+      vm_raise(vm, "type", "a checkpoint cannot run inside a rule or a blast expression");
+      goto raise;
+    }
     vm_checkpoint(vm, c);
-    vm->oom = NULL;
     return vm->status;
   }
 
@@ -772,8 +832,9 @@ raise:
   /* vm->error holds the error; the frame state is saved */
   if (vm_catch(vm)) {
     LOAD();
+    fuel = vm->fuel;
     DISPATCH();
   }
-  vm->oom = NULL;
+  if (vm->floor) return (VmStatus)VM_NESTED_FAILED;
   return vm->status;
 }

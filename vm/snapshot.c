@@ -9,7 +9,7 @@
  * verifier computes there.  Layout, all little-endian:
  *
  *   "HSNP" u16 version u16 flags | program hash[32] | body hash[32] | body
- *   body: u8 flags (started, inputs_set, defaults_set) u64 ncalls
+ *   body: u8 flags (started, inputs_set, defaults_set, routed call) u64 ncalls
  *         i32 pending_site i32 pending_call
  *         u32 nobjs, objects: u8 type, then a string's u32 len + bytes,
  *                                      a list's u32 n + values,
@@ -168,7 +168,8 @@ bool vm_snapshot(VM *vm, const uint8_t program_hash[32], uint8_t **out, size_t *
   uint8_t zero[32] = {0};
   w_bytes(&w, zero, 32);   /* the body hash, filled in below */
 
-  w_u8(&w, (uint8_t)((vm->started ? 1 : 0) | (vm->inputs_set ? 2 : 0) | (vm->defaults_set ? 4 : 0)));
+  w_u8(&w, (uint8_t)((vm->started ? 1 : 0) | (vm->inputs_set ? 2 : 0) | (vm->defaults_set ? 4 : 0) |
+                     (vm->pending_call_routed ? 8 : 0)));
   w_u64(&w, vm->ncalls);
   w_u32(&w, (uint32_t)vm->pending_site);
   w_u32(&w, (uint32_t)vm->pending_call);
@@ -346,7 +347,8 @@ static bool restore(R *r) {
   uint64_t ncalls = r_u64(r);
   int32_t site = (int32_t)r_u32(r), call = (int32_t)r_u32(r);
   if (r->bad) return false;
-  if (flags > 7 || !(flags & 1)) return r_fail(r, "bad state flags");
+  if (flags > 15 || !(flags & 1)) return r_fail(r, "bad state flags");
+  if ((flags & 8) && call < 0) return r_fail(r, "a routed call without a call");
   if ((site >= 0) == (call >= 0)) return r_fail(r, "not suspended at exactly one checkpoint or call");
   if (site >= 0 && (uint32_t)site >= m->ncheckpoints) return r_fail(r, "checkpoint site out of range");
   if (call >= 0 && (uint32_t)call >= m->ncalls) return r_fail(r, "call site out of range");
@@ -533,6 +535,7 @@ static bool restore(R *r) {
   vm->ncalls = ncalls;
   vm->pending_site = site;
   vm->pending_call = call;
+  vm->pending_call_routed = (flags & 8) != 0;
   vm->status = VM_SUSPENDED;
   vm->pending_json = vm_value_to_json(vm, pending);
   vm_pop_root(vm, 1);

@@ -81,7 +81,47 @@ static bool resume(VM *vm, Resume *r) {
     return refuse(r, "a modify verdict needs at least one edit%s%s", NULL, NULL);
   }
 
-  if (vm->pending_call >= 0) {
+  if (vm->pending_call >= 0 && vm->pending_call_routed) {
+    /* an approve route: modify may change the action's editable arguments */
+    const BcCallSite *cs = &vm->m->calls[vm->pending_call];
+    const BcAction *a = &vm->m->actions[cs->action];
+    size_t nvals = (size_t)cs->nargs + cs->has_confidence + cs->has_because;
+    Value *argv = vm->stack + vm->sp - nvals;
+    int idx[256];
+    for (uint32_t i = 0; edits && i < edits->n; i++) {
+      const Str *name = edits->e[i].key;
+      int found = -1;
+      for (uint16_t k = 0; k < a->nparams && found < 0; k++)
+        if (strlen(a->params[k].name) == name->len && memcmp(a->params[k].name, name->s, name->len) == 0) found = k;
+      if (found < 0 || (found < 64 && !(a->editable >> found & 1))) {
+        vm_pop_root(vm, 1);
+        return refuse(r, "'%s' is not an editable argument of '%s'", name->s, a->name);
+      }
+      Value nv = edits->e[i].val;
+      if (!op_fit(&nv, a->params[found].type)) {
+        char tb[64];
+        vm_pop_root(vm, 1);
+        return refuse(r, "'%s' must be %s", name->s, op_typeset_text(a->params[found].type, tb, sizeof tb));
+      }
+      if (i < 256) idx[i] = found;
+    }
+    Frame *f = &vm->frames[vm->nframes - 1];
+    if (reject) {
+      f->pc += 3;
+      const char *reason = str_field(vmap, "reason");
+      char msg[512];
+      snprintf(msg, sizeof msg, "the call of '%s' was rejected%s%s", a->name, reason ? ": " : "", reason ? reason : "");
+      vm->error = vm_make_error(vm, "rejected", msg, strlen(msg), vm_line_at(f->fn, f->pc));
+      vm->raise_on_run = true;
+    } else {
+      for (uint32_t i = 0; edits && i < edits->n && i < 256; i++) {
+        Value nv = edits->e[i].val;
+        op_fit(&nv, a->params[idx[i]].type);
+        argv[idx[i]] = nv;
+      }
+      vm->route_granted = true;           /* CALL_ACTION runs again, past routing */
+    }
+  } else if (vm->pending_call >= 0) {
     /* an action call in doubt: the only editable name is `result` */
     const BcCallSite *cs = &vm->m->calls[vm->pending_call];
     const BcAction *a = &vm->m->actions[cs->action];
@@ -180,6 +220,7 @@ static bool resume(VM *vm, Resume *r) {
   vm->pending = v_nil();
   vm->pending_site = -1;
   vm->pending_call = -1;
+  vm->pending_call_routed = false;
   mem_free(vm->pending_json, 0);
   vm->pending_json = NULL;
   vm->status = VM_COMPLETED;   /* not suspended: vm_run goes on */

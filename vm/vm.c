@@ -125,10 +125,31 @@ void vm_free(VM *vm) {
   mem_free(vm->steps, vm->capsteps * sizeof(StepRec));
   mem_free(vm->roots, vm->caproots * sizeof(Value));
   mem_free(vm->cleanups, vm->capcleanups * sizeof(Cleanup));
+  mem_free(vm->calibrated, vm->m ? vm->m->nactions * sizeof(double) : 0);
   mem_free(vm->result_json, 0);
   mem_free(vm->error_json, 0);
   mem_free(vm->pending_json, 0);
   mem_free(vm, sizeof *vm);
+}
+
+bool vm_set_calibrated_threshold(VM *vm, const char *action, double value) {
+  if (!vm->m) return false;
+  for (uint32_t i = 0; i < vm->m->nactions; i++) {
+    if (strcmp(vm->m->actions[i].name, action) != 0) continue;
+    if (!vm->calibrated) {
+      vm->calibrated = mem_alloc(vm->m->nactions * sizeof(double));
+      if (!vm->calibrated) return false;
+      for (uint32_t k = 0; k < vm->m->nactions; k++) vm->calibrated[k] = NAN;
+    }
+    vm->calibrated[i] = value;
+    return true;
+  }
+  return false;
+}
+
+void vm_set_queue_fn(VM *vm, int64_t (*fn)(void *user), void *user) {
+  vm->queue_fn = fn;
+  vm->queue_user = user;
 }
 
 void vm_bind_actions(VM *vm, VmActionFn fn, void *user) {

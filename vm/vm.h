@@ -131,6 +131,15 @@ void vm_current_call(VM *vm, VmCallInfo *out);
  * the call raises `rejected`. */
 #define VM_ACTION_IN_DOUBT 2
 
+/* ---- routing (LANGUAGE.md §6) --------------------------------------------- */
+
+/* The calibrated threshold of an action (hitlvm calibrate --apply), which
+ * takes precedence over the thresholds block; false if no such action. */
+bool vm_set_calibrated_threshold(VM *vm, const char *action, double value);
+/* Where rules read `queue` (the open approval items): called once per routed
+ * call; without it queue is 0. */
+void vm_set_queue_fn(VM *vm, int64_t (*fn)(void *user), void *user);
+
 /* ---- for the VM's own C code (stdlib, value.c) -------------------------- */
 
 /* Raise a catchable error of `kind` ("type", "arith", "index", "action",

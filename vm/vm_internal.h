@@ -65,8 +65,18 @@ struct VM {
   Value result;             /* after completion */
   Value pending;            /* the open item's payload while suspended */
   int32_t pending_site;     /* checkpoint site, -1 = none */
-  int32_t pending_call;     /* call site suspended in doubt, -1 = none */
+  int32_t pending_call;     /* call site suspended before its call, -1 = none */
+  bool pending_call_routed; /* ... by an approve route (else: in doubt) */
+  bool route_granted;       /* a person approved the routed call: run it without routing again */
+  double *calibrated;       /* per action: calibrated threshold, NaN = none */
+  int64_t (*queue_fn)(void *user);
+  void *queue_user;
   bool raise_on_run;        /* vm_run raises vm->error first (a rejection) */
+
+  /* nested runs (rules, blast): vm_invoke */
+  uint32_t floor;           /* frame index of the nested call, 0 = none */
+  uint32_t handler_floor;   /* handlers below this belong to the outer run */
+  Value nested_result;
 
   /* action calls */
   uint64_t ncalls;          /* calls made so far by this instance (survives snapshots) */
@@ -104,5 +114,9 @@ void vm_grow_stack(VM *vm, size_t need);
 
 /* interp.c */
 VmStatus vm_execute(VM *vm);
+/* Run function fi with args to its return, nested inside the running
+ * instance (a rule's condition, a blast expression): true with *out, or
+ * false with vm->error raised (handlers of the outer run do not see it). */
+bool vm_invoke(VM *vm, uint32_t fi, const Value *args, int n, Value *out);
 
 #endif

@@ -311,6 +311,7 @@ static void test_action_in_doubt(void **state) {
   Module *m = compile(
       "playbook doubt \"in doubt\"\n"
       "action send(to: string) -> int { irreversible }\n"
+      "rules { otherwise -> auto }\n"
       "let a = send(\"x\")\n"
       "let b = send(\"y\")\n"
       "return [a, b]\n");
@@ -349,6 +350,63 @@ static void test_action_in_doubt(void **state) {
   bc_free(m);
 }
 
+static int echo_binding(void *user, const char *action, const char *args, char **result) {
+  (void)user;
+  (void)action;
+  *result = mem_alloc(strlen(args) + 1);
+  strcpy(*result, args);
+  return 0;
+}
+
+static void test_approve_route(void **state) {
+  (void)state;
+  Module *m = compile(
+      "playbook route \"approve route\"\n"
+      "action refund(order: string, amount: float) -> map { irreversible edit amount }\n"
+      "rules {\n"
+      "  when args.amount > 100 -> approve by \"finance\"\n"
+      "  otherwise -> auto\n"
+      "}\n"
+      "let small = refund(\"A-0\", 5.0)\n"
+      "let big = refund(\"A-1\", 120.5) with confidence 0.5 because \"policy\"\n"
+      "return [small.amount, big.amount]\n");
+  uint8_t hash[32];
+  hash_of(m, hash);
+  static const struct { const char *verdict, *result; } cases[] = {
+      {"{\"kind\":\"approve\"}", "[5.0,120.5]"},
+      {"{\"kind\":\"modify\",\"edits\":{\"amount\":99}}", "[5.0,99.0]"},
+      {"{\"kind\":\"reject\",\"reason\":\"too much\"}", NULL},
+  };
+  for (size_t i = 0; i < 3; i++) {
+    VM *vm = start(m, "{}");
+    vm_bind_actions(vm, echo_binding, NULL);
+    assert_int_equal(vm_run(vm), VM_SUSPENDED);
+    const char *p = vm_pending_json(vm);
+    assert_non_null(strstr(p, "\"title\":\"refund(\\\"A-1\\\", 120.5)\""));
+    assert_non_null(strstr(p, "\"by\":\"finance\""));
+    assert_non_null(strstr(p, "\"editable\":[\"amount\"]"));
+    assert_non_null(strstr(p, "\"rule\":{\"line\":4,\"text\":\"when args.amount > 100 -> approve by \\\"finance\\\"\"}"));
+    assert_non_null(strstr(p, "\"because\":\"policy\""));
+    vm = reload(m, hash, vm);
+    vm_bind_actions(vm, echo_binding, NULL);
+    char err[256];
+    assert_false(vm_resume(vm, "{\"kind\":\"modify\",\"edits\":{\"order\":\"B\"}}", err, sizeof err));
+    assert_non_null(strstr(err, "not an editable argument"));
+    assert_true(vm_resume(vm, cases[i].verdict, err, sizeof err));
+    VmStatus st = vm_run(vm);
+    if (cases[i].result) {
+      assert_int_equal(st, VM_COMPLETED);
+      assert_string_equal(vm_result_json(vm), cases[i].result);
+    } else {
+      assert_int_equal(st, VM_FAILED);
+      assert_string_equal(vm_error_kind(vm), "rejected");
+      assert_non_null(strstr(vm_error_json(vm), "too much"));
+    }
+    vm_free(vm);
+  }
+  bc_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_restored_vm_ends_like_the_original),
@@ -358,6 +416,7 @@ int main(void) {
       cmocka_unit_test(test_bad_snapshots_are_refused),
       cmocka_unit_test(test_restore_survives_failing_allocations),
       cmocka_unit_test(test_action_in_doubt),
+      cmocka_unit_test(test_approve_route),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
