@@ -45,7 +45,9 @@ LDLIBS  += $(PKG_LIBS) -ldl -lm
 # generated code is not ours to make warning-free
 GEN_CFLAGS := -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
 
-LIB_SRC  := $(filter-out compiler/hitlc.c vm/hitlvm.c, \
+# vm/hitlvm*.c: the hitlvm command line, linked into bin/hitlvm only
+HITLVM_SRC := $(wildcard vm/hitlvm*.c)
+LIB_SRC  := $(filter-out compiler/hitlc.c $(HITLVM_SRC), \
               $(wildcard compiler/*.c vm/*.c stdlib/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) \
             $(BUILD)/obj/gen/parser.o $(BUILD)/obj/gen/lexer.o
@@ -59,7 +61,8 @@ all: deps $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(LIBDIR)/libhit
 # ---- dependencies ---------------------------------------------------------
 # tool-or-pkg-config-name:debian-package
 DEP_TOOLS := flex:flex bison:bison cc:gcc pkg-config:pkg-config jq:jq \
-             python3:python3 lua5.4:lua5.4 luac5.4:lua5.4 clang:clang
+             python3:python3 lua5.4:lua5.4 luac5.4:lua5.4 clang:clang \
+             sqlite3:sqlite3
 DEP_PKGS  := libffi:libffi-dev cmocka:libcmocka-dev sqlite3:libsqlite3-dev \
              jansson:libjansson-dev libsodium:libsodium-dev
 deps:
@@ -105,7 +108,7 @@ $(BINDIR)/hitlc: $(BUILD)/obj/compiler/hitlc.o $(LIBDIR)/libhitl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BINDIR)/hitlvm: $(BUILD)/obj/vm/hitlvm.o $(LIBDIR)/libhitl.a
+$(BINDIR)/hitlvm: $(HITLVM_SRC:%.c=$(BUILD)/obj/%.o) $(LIBDIR)/libhitl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

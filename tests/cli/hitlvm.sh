@@ -144,7 +144,7 @@ printf 'playbook bad "a syntax error"\nlet = 5\n' >bad.hitl
 # ---- options and commands ------------------------------------------------------
 run --version
 check "--version exits 0" status_is 0
-check "--version prints 'hitlvm 0.1.0'" out_is "hitlvm 0.1.0"
+check "--version prints 'hitlvm 0.2.0'" out_is "hitlvm 0.2.0"
 
 run --help
 check "--help exits 0 with usage on stdout" eval '[ $rc -eq 0 ] && grep -q "^usage: hitlvm run" out'
@@ -163,13 +163,19 @@ expect_usage "--as empty" run calc.hitl --input '{"a":1}' --as ''
 mkdir storedir
 expect_usage "--store naming a directory" run calc.hitl --input '{"a":1}' --store storedir
 run run calc.hitl --input '{"a":1}' --store "$TMP/s.db" --as alice
-check "--store PATH and --as NAME are accepted" eval 'status_is 0 && [ ! -e "$TMP/s.db" ]'
+check "--store PATH: the store is made there" eval 'status_is 0 && [ -s "$TMP/s.db" ]'
+run run calc.hitl --input '{"a":' --store "$TMP/bad.db"
+check "bad input: no store is made" eval 'status_is 2 && [ ! -e "$TMP/bad.db" ]'
 
-for c in pending show resume instances log expire stats calibrate export reviewers; do
+for c in stats calibrate export reviewers; do
   run "$c" --json
-  if [ "$rc" -eq 2 ] && err_line "hitlvm: '$c' needs the durable store, which arrives with issue 5" && out_empty
-  then ok "$c: needs the store, exit 2"; else not_ok "$c: needs the store, exit 2 (status $rc)"; fi
+  if [ "$rc" -eq 2 ] && err_has "hitlvm: '$c' arrives with" && out_empty
+  then ok "$c: arrives later, exit 2"; else not_ok "$c: arrives later, exit 2 (status $rc)"; fi
 done
+expect_usage "show without ITEM" show
+expect_usage "resume without a VERDICT" resume 1
+expect_usage "log without INSTANCE" log
+expect_usage "an option of another command" pending --input '{}'
 
 # ---- completed -------------------------------------------------------------------
 run run calc.hitl --input '{"a": 1}'
@@ -318,7 +324,7 @@ check "checkpoint, human: the title" out_has "Refund 12.5?"
 check "checkpoint, human: the step" out_has "step: Decide"
 check "checkpoint, human: show values" eval 'out_has "amount: 12.5" && out_has "doubled: 25.0"'
 check "checkpoint, human: who decides" out_has "decided by: finance"
-check "checkpoint, human: cannot be resumed yet" out_has "resume needs the durable store"
+check "checkpoint, human: how to decide" out_has "hitlvm resume "
 
 run run gate.hitl --input '{"amount": 12.5}' --json
 check "--json suspended: exit 3" status_is 3
@@ -328,8 +334,8 @@ check "--json suspended: one item" jq_is '.pending | length' 1
 check "--json suspended: item keys" jq_is '.pending[0] | keys_unsorted' \
   '["id","instance","kind","title","payload","digest","by","quorum","editable","created","deadline"]'
 check "--json suspended: the item" \
-  jq_is '.pending[0] | [.id, .kind, .title, .digest, .by, .quorum, .editable, .deadline]' \
-  '[1,"approval","Refund 12.5?",null,"finance",1,["amount"],null]'
+  jq_is '.pending[0] | [(.id | type), .kind, .title, (.digest | test("^[0-9a-f]{64}$")), .by, .quorum, .editable, .deadline]' \
+  '["number","approval","Refund 12.5?",true,"finance",1,["amount"],null]'
 check "--json suspended: the item names the instance" jq_true '.pending[0].instance == .instance'
 check "--json suspended: the payload" \
   jq_true '.pending[0].payload == {"title":"Refund 12.5?","step":"Decide","show":{"amount":12.5,"doubled":25.0},"editable":["amount"],"by":"finance","quorum":1,"deadline":null}'
