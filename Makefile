@@ -61,8 +61,7 @@ all: deps $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(LIBDIR)/libhit
 # ---- dependencies ---------------------------------------------------------
 # tool-or-pkg-config-name:debian-package
 DEP_TOOLS := flex:flex bison:bison cc:gcc pkg-config:pkg-config jq:jq \
-             python3:python3 lua5.4:lua5.4 luac5.4:lua5.4 clang:clang \
-             sqlite3:sqlite3
+             python3:python3 lua5.4:lua5.4 luac5.4:lua5.4 clang:clang sqlite3:sqlite3
 DEP_PKGS  := libffi:libffi-dev cmocka:libcmocka-dev sqlite3:libsqlite3-dev \
              jansson:libjansson-dev libsodium:libsodium-dev
 deps:
