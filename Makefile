@@ -122,7 +122,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBDIR)/libhitl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBDIR)/libhitl.a $(LDLIBS) -lcmocka
 
-test-unit: $(UNIT_BIN)
+# the C functions tests call as `from` actions, next to the test binaries
+# (test_embed finds it through the playbook's-folder rule)
+$(BUILD)/tests/libtestactions.so: tests/ffi/testactions.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -shared -fPIC $(LDFLAGS) -o $@ $<
+
+test-unit: $(UNIT_BIN) $(BUILD)/tests/libtestactions.so
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 test-lang: $(BINDIR)/hitlc $(BINDIR)/hitlvm
