@@ -54,9 +54,18 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) \
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check test test-unit test-lang test-cli test-stress test-fail-alloc bench clean demo
+# libhitl.so: the same sources compiled -fPIC with hidden visibility (only
+# include/hitl.h's names are exported, and include/hitl.map keeps them to
+# hitl_*), versioned: libhitl.so -> libhitl.so.0 (the soname) -> libhitl.so.0.1.0
+SO_MAJOR := 0
+SO_VERSION := 0.1.0
+PIC_OBJ  := $(LIB_OBJ:$(BUILD)/obj/%=$(BUILD)/pic/%)
+SO_FILE  := $(LIBDIR)/libhitl.so.$(SO_VERSION)
+SO_LINKS := $(LIBDIR)/libhitl.so.$(SO_MAJOR) $(LIBDIR)/libhitl.so
+
+.PHONY: all deps check test test-unit test-lang test-cli test-stress test-fail-alloc test-embed bench clean demo install
 HAVE_HITLVM := $(wildcard vm/hitlvm.c)
-all: deps $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(LIBDIR)/libhitl.a
+all: deps $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(LIBDIR)/libhitl.a $(SO_LINKS)
 
 # ---- dependencies ---------------------------------------------------------
 # tool-or-pkg-config-name:debian-package
@@ -98,7 +107,26 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/pic/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(GEN_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/pic/%.o: %.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
 # ---- products -------------------------------------------------------------
+$(SO_FILE): $(PIC_OBJ) include/hitl.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libhitl.so.$(SO_MAJOR) -Wl,--version-script=include/hitl.map \
+	  $(if $(SAN),,-Wl,--no-undefined) -Wl,--as-needed $(LDFLAGS) -o $@ $(PIC_OBJ) $(LDLIBS)
+
+$(LIBDIR)/libhitl.so.$(SO_MAJOR): $(SO_FILE)
+	ln -sf $(notdir $<) $@
+
+$(LIBDIR)/libhitl.so: $(LIBDIR)/libhitl.so.$(SO_MAJOR)
+	ln -sf $(notdir $<) $@
+
 $(LIBDIR)/libhitl.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -146,7 +174,14 @@ test-fail-alloc: $(BINDIR)/hitlc $(BINDIR)/hitlvm
 test-cli: $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm)
 	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; BINDIR=$(BINDIR) bash $$t; done
 
-test: test-unit test-lang test-cli
+# the shared library's exports, the Python binding and its examples (not
+# under the sanitizers: python3 cannot load an ASan-built libhitl.so)
+test-embed: $(SO_LINKS) $(BUILD)/tests/libtestactions.so
+	LIBDIR=$(LIBDIR) bash tests/embed/symbols.sh
+	HITL_LIB=$(abspath $(LIBDIR)/libhitl.so) HITL_TESTACTIONS=$(abspath $(BUILD)/tests/libtestactions.so) \
+	  python3 -m unittest discover -s bindings/python
+
+test: test-unit test-lang test-cli $(if $(SAN),,test-embed)
 
 check: deps
 	$(MAKE) all
@@ -201,4 +236,4 @@ bench: deps all
 clean:
 	rm -rf build bin lib
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/pic -name '*.d' 2>/dev/null)

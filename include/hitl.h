@@ -60,6 +60,12 @@
 extern "C" {
 #endif
 
+/* libhitl.so is built with hidden visibility: only what this header
+ * declares is exported (and include/hitl.map keeps it to hitl_*). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define HITL_VERSION_MAJOR 0
 #define HITL_VERSION_MINOR 1
 #define HITL_VERSION_PATCH 0
@@ -233,6 +239,10 @@ const char *hitl_error_kind(const hitl_error *error);
 const char *hitl_error_message(const hitl_error *error);
 int64_t hitl_error_line(const hitl_error *error);
 void hitl_error_free(hitl_error *error);   /* NULL is ignored */
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
