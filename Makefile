@@ -57,8 +57,10 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # libhitl.so: the same sources compiled -fPIC with hidden visibility (only
 # include/hitl.h's names are exported, and include/hitl.map keeps them to
 # hitl_*), versioned: libhitl.so -> libhitl.so.0 (the soname) -> libhitl.so.0.1.0
-SO_MAJOR := 0
-SO_VERSION := 0.1.0
+# (the version is hitl.h's HITL_VERSION_STRING; the soname its major number)
+HITL_VERSION := $(shell sed -n 's/^\#define HITL_VERSION_STRING "\(.*\)"/\1/p' include/hitl.h)
+SO_VERSION := $(HITL_VERSION)
+SO_MAJOR := $(firstword $(subst ., ,$(HITL_VERSION)))
 PIC_OBJ  := $(LIB_OBJ:$(BUILD)/obj/%=$(BUILD)/pic/%)
 SO_FILE  := $(LIBDIR)/libhitl.so.$(SO_VERSION)
 SO_LINKS := $(LIBDIR)/libhitl.so.$(SO_MAJOR) $(LIBDIR)/libhitl.so
@@ -139,6 +141,23 @@ $(BINDIR)/hitlvm: $(HITLVM_SRC:%.c=$(BUILD)/obj/%.o) $(LIBDIR)/libhitl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# ---- install ----------------------------------------------------------------
+#   make install PREFIX=/opt/hitl [DESTDIR=/tmp/stage]
+# bin/hitlc, bin/hitlvm, lib/libhitl.a, lib/libhitl.so* (with the soname
+# links), include/hitl.h, lib/pkgconfig/hitl.pc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIBDIR)/libhitl.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SO_FILE) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libhitl.so.$(SO_VERSION) $(DESTDIR)$(PREFIX)/lib/libhitl.so.$(SO_MAJOR)
+	ln -sf libhitl.so.$(SO_MAJOR) $(DESTDIR)$(PREFIX)/lib/libhitl.so
+	install -m 644 include/hitl.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(HITL_VERSION)|' hitl.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hitl.pc
+
 # ---- tests ----------------------------------------------------------------
 # cp_compile verifies the bytecode it generates only when HITL_VERIFY_CODEGEN
 # is set (compiler/compile.h): every program a test compiles is verified.
@@ -178,6 +197,9 @@ test-cli: $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm)
 # under the sanitizers: python3 cannot load an ASan-built libhitl.so)
 test-embed: $(SO_LINKS) $(BUILD)/tests/libtestactions.so
 	LIBDIR=$(LIBDIR) bash tests/embed/symbols.sh
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  $(MAKE) --no-print-directory -s install PREFIX="$$tmp/prefix" && \
+	  PREFIX="$$tmp/prefix" WORK="$$tmp" CC="$(CC)" bash tests/embed/install.sh
 	HITL_LIB=$(abspath $(LIBDIR)/libhitl.so) HITL_TESTACTIONS=$(abspath $(BUILD)/tests/libtestactions.so) \
 	  python3 -m unittest discover -s bindings/python
 
