@@ -30,6 +30,8 @@ static const char usage_text[] =
   "       hitlvm stats\n"
   "       hitlvm calibrate [--target T] [--min-samples N] [--apply]\n"
   "       hitlvm export\n"
+  "       hitlvm reviewers add NAME --group G [--group G2]... [--key PUBKEY]\n"
+  "       hitlvm reviewers list | remove NAME [--group G]\n"
   "       hitlvm --version | --help\n"
   "\n"
   "Every command takes --store PATH (default $HITL_STORE, else ./.hitl/store.db,\n"
@@ -37,8 +39,9 @@ static const char usage_text[] =
   "\n"
   "  run        start an instance of PROGRAM (.hbc, or .hitl compiled on the fly) and\n"
   "             run it until it completes, fails or suspends at a checkpoint\n"
-  "  pending    the open items (--group G: those decided by G; --as NAME: without\n"
-  "             the items of instances NAME started)\n"
+  "  pending    the open items (--group G: those decided by G; --as NAME: those\n"
+  "             NAME may decide: not of instances NAME started, of NAME's groups,\n"
+  "             not yet voted on by NAME)\n"
   "  show       one item: title, payload, digest, who decides, quorum, deadline\n"
   "  resume     decide an item and run its instance on until it next stops;\n"
   "             modify takes --set NAME=JSON for the editable names; --digest HEX\n"
@@ -54,6 +57,8 @@ static const char usage_text[] =
   "             T (default 0.99) of the routed calls at or above it, from at least N\n"
   "             (default 50) decisions; --apply records it for later runs\n"
   "  export     every decision as JSON lines (context, confidence, route, verdict, edits)\n"
+  "  reviewers  the reviewer registry: add NAME to groups (creating it; --key its\n"
+  "             Ed25519 public key, 64 hex), list, remove NAME (or one --group)\n"
   "\n"
   "options of run: --input the run's input (a JSON object, default {}); --param\n"
   "override a param (a string param takes VALUE as text, any other type a JSON\n"
@@ -67,7 +72,8 @@ static const char usage_text[] =
 
 /* the commands, their positional arguments and the options each takes */
 enum { O_INPUT = 1, O_MOCK = 2, O_AS = 4, O_FUEL = 8, O_PARAM = 16, O_GROUP = 32, O_STATUS = 64,
-       O_REASON = 128, O_SET = 256, O_DIGEST = 512, O_NOW = 1024, O_TARGET = 2048, O_MIN = 4096 };
+       O_REASON = 128, O_SET = 256, O_DIGEST = 512, O_NOW = 1024, O_TARGET = 2048, O_MIN = 4096,
+       O_KEY = 8192 };
 static const struct Command {
   const char *name;
   int npos;
@@ -85,10 +91,13 @@ static const struct Command {
   {"stats", 0, "", 0, cmd_stats},
   {"calibrate", 0, "", O_TARGET | O_MIN, cmd_calibrate},
   {"export", 0, "", 0, cmd_export},
+  /* reviewers add NAME | list | remove NAME: cmd_reviewers checks how many */
+  {"reviewers", -2, "add NAME, list or remove NAME", O_GROUP | O_KEY, cmd_reviewers},
 };
 /* TOOLS.md §2 commands that later issues bring */
 static const struct { const char *name, *when; } later[] = {
-  {"reviewers", "the reviewer registry (issue 8)"},
+  {"keygen", "signed verdicts (issue 8, part 3)"},
+  {"audit", "the tamper-evident log (issue 8, part 4)"},
 };
 
 #if defined(__GNUC__)
@@ -123,9 +132,10 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
   const struct { const char *flag; const char **slot; int bit; } with_value[] = {
     {"--input", &o->input, O_INPUT},   {"--mock", &o->mock, O_MOCK},       {"--as", &o->as, O_AS},
     {"--store", &o->store, 0},         {"--param", NULL, O_PARAM},         {"--fuel", NULL, O_FUEL},
-    {"--group", &o->group, O_GROUP},   {"--status", &o->status, O_STATUS}, {"--reason", &o->reason, O_REASON},
+    {"--group", NULL, O_GROUP},        {"--status", &o->status, O_STATUS}, {"--reason", &o->reason, O_REASON},
     {"--set", NULL, O_SET},            {"--digest", &o->digest, O_DIGEST}, {"--now", &o->now, O_NOW},
     {"--target", &o->target, O_TARGET}, {"--min-samples", &o->min_samples, O_MIN},
+    {"--key", &o->key, O_KEY},
   };
   int npos = 0;
   const char *first_opt[sizeof with_value / sizeof *with_value] = {0};
@@ -141,7 +151,7 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
         for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
           if (strcmp(a, commands[k].name) == 0) *cmd = &commands[k];
         if (!*cmd) return usage_error("unknown command '%s'", a);
-      } else if (npos < (*cmd)->npos) {
+      } else if (npos < abs((*cmd)->npos)) {
         *(npos++ ? &o->arg2 : &o->arg1) = a;
       } else {
         return usage_error("%s takes %s only, found '%s' too", o->command,
@@ -186,6 +196,10 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
         return usage_error("%s takes NAME=%s, found '%s'", flag, set ? "JSON" : "VALUE", value);
       if (set) o->sets[o->nsets++] = value;
       else o->params[o->nparams++] = value;
+    } else if (strcmp(flag, "--group") == 0) {
+      if (!value[0]) return usage_error("%s", "--group needs a name");
+      if (!o->group) o->group = value;
+      o->groups[o->ngroups++] = value;
     } else if (!parse_fuel(value, &o->fuel)) {
       return usage_error("--fuel needs a positive integer, found '%s'", value);
     }
@@ -197,7 +211,9 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
       return usage_error("%s is not an option of %s", first_opt[k], o->command);
   if (o->apply && strcmp(o->command, "calibrate") != 0)
     return usage_error("--apply is not an option of %s", o->command);
-  if (npos < (*cmd)->npos) return usage_error("%s needs %s", o->command, (*cmd)->pos);
+  if ((*cmd)->npos > 0 && npos < (*cmd)->npos) return usage_error("%s needs %s", o->command, (*cmd)->pos);
+  if ((*cmd)->npos < 0 && npos == 0) return usage_error("%s needs %s", o->command, (*cmd)->pos);
+  if (o->ngroups > 1 && strcmp(o->command, "reviewers") != 0) return usage_error("%s", "--group given twice");
   if (o->as && !o->as[0]) return usage_error("%s", "--as needs a name");
   if (o->store && !o->store[0]) return usage_error("%s", "--store needs a path");
   return -1;
@@ -246,9 +262,11 @@ int main(int argc, char **argv) {
   size_t vsize = (size_t)argc * sizeof(char *);
   o.params = mem_alloc(vsize);
   o.sets = mem_alloc(vsize);
-  if (!o.params || !o.sets) {
+  o.groups = mem_alloc(vsize);
+  if (!o.params || !o.sets || !o.groups) {
     mem_free(o.params, vsize);
     mem_free(o.sets, vsize);
+    mem_free(o.groups, vsize);
     fputs("hitlvm: out of memory\n", stderr);
     return EXIT_USAGE;
   }
@@ -273,6 +291,7 @@ int main(int argc, char **argv) {
   }
   mem_free(o.params, vsize);
   mem_free(o.sets, vsize);
+  mem_free(o.groups, vsize);
   if (fflush(stdout) != 0 && status == EXIT_COMPLETED) status = EXIT_USAGE;
   return status;
 }

@@ -35,6 +35,9 @@ typedef struct Options {
   const char *input, *mock, *as, *store;
   const char *status, *group, *reason, *digest, *now;
   const char *target, *min_samples;   /* calibrate */
+  const char *key;                    /* reviewers add --key */
+  char **groups;                      /* --group G..., pointing into argv (group: the first) */
+  int ngroups;
   uint64_t fuel;                      /* 0 = the VM's default */
   char **params;                      /* NAME=VALUE, pointing into argv */
   int nparams;
@@ -120,11 +123,20 @@ int cmd_resume(Cli *c);
 int cmd_instances(Cli *c);
 int cmd_log(Cli *c);
 int cmd_expire(Cli *c);
+int cmd_reviewers(Cli *c);
+bool valid_key_hex(const char *s);                          /* 64 hex digits */
+/* The verdict vm_resume is given for an item, from its verdict rows (the
+ * last is the deciding one; an approval lists every approving reviewer, so
+ * a quorum's approvers are all named).  malloc'd. */
+char *votes_verdict_json(const StVerdict *v, size_t n);
 /* The verdict object vm_resume takes (malloc'd). */
 char *verdict_json(const char *kind, const char *reviewer, const char *reason, const char *edits, int64_t at);
 /* Claim an open item with a verdict and run its instance on (resume, expire). */
 int decide(Cli *c, StItem *it, const char *verdict, const char *reviewer, const char *reason,
            const char *edits, const char *item_status, int64_t at, bool quiet);
+/* What keeps NAME from deciding the item (a message, malloc'd), or NULL if
+ * NAME may: the starter, not in the item's group, already voted. */
+char *may_not_decide(Cli *c, const StItem *it, const char *name);
 
 /* ---- hitlvm_learn.c ----------------------------------------------------------- */
 int cmd_stats(Cli *c);

@@ -8,6 +8,7 @@
  * of two racing deciders exactly one wins, and the instance runs on. */
 #include <ctype.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,74 +42,184 @@ static int get_item(Cli *c, const char *arg, StItem *it) {
   return EXIT_COMPLETED;
 }
 
-char *verdict_json(const char *kind, const char *reviewer, const char *reason, const char *edits, int64_t at) {
+/* The verdict object of vm_resume with a JSON list of reviewers. */
+static char *verdict_json_of(const char *kind, const char *reviewers, const char *reason, const char *edits,
+                             int64_t at) {
   char iso[32];
   iso_time(at, iso);
-  char *k = json_quote(kind), *r = json_quote(reviewer), *why = reason ? json_quote(reason) : NULL;
-  size_t n = (k ? strlen(k) : 0) + (r ? strlen(r) : 0) + (why ? strlen(why) : 0) + (edits ? strlen(edits) : 0) + 128;
-  char *j = k && r && (why || !reason) ? malloc(n) : NULL;
+  char *k = json_quote(kind), *why = reason ? json_quote(reason) : NULL;
+  size_t n = (k ? strlen(k) : 0) + strlen(reviewers) + (why ? strlen(why) : 0) + (edits ? strlen(edits) : 0) + 128;
+  char *j = k && (why || !reason) ? malloc(n) : NULL;
   if (j)
-    snprintf(j, n, "{\"kind\":%s,\"reviewers\":[%s],\"reason\":%s,\"edits\":%s,\"at\":\"%s\"}", k, r,
+    snprintf(j, n, "{\"kind\":%s,\"reviewers\":%s,\"reason\":%s,\"edits\":%s,\"at\":\"%s\"}", k, reviewers,
              why ? why : "null", edits ? edits : "{}", iso);
   free(k);
-  free(r);
   free(why);
   return j;
 }
 
-/* The verdict event's fields (malloc'd). */
+char *verdict_json(const char *kind, const char *reviewer, const char *reason, const char *edits, int64_t at) {
+  char *r = json_quote(reviewer);
+  size_t n = r ? strlen(r) + 3 : 0;
+  char *list = r ? malloc(n) : NULL;
+  if (list) snprintf(list, n, "[%s]", r);
+  char *j = list ? verdict_json_of(kind, list, reason, edits, at) : NULL;
+  free(r);
+  free(list);
+  return j;
+}
+
+char *votes_verdict_json(const StVerdict *v, size_t n) {
+  if (n == 0) return NULL;
+  const StVerdict *last = &v[n - 1];
+  bool all = strcmp(last->verdict, "approve") == 0 && strcmp(last->reviewer, "timeout") != 0;
+  size_t cap = 3;
+  for (size_t i = 0; i < n; i++) cap += 2 * strlen(v[i].reviewer) + 8;
+  char *list = malloc(cap);
+  if (!list) return NULL;
+  size_t at = (size_t)snprintf(list, cap, "[");
+  bool first = true;
+  for (size_t i = 0; i < n; i++) {
+    if (all ? strcmp(v[i].verdict, "approve") != 0 : i != n - 1) continue;
+    char *q = json_quote(v[i].reviewer);
+    if (!q) {
+      free(list);
+      return NULL;
+    }
+    at += (size_t)snprintf(list + at, cap - at, "%s%s", first ? "" : ",", q);
+    first = false;
+    free(q);
+  }
+  snprintf(list + at, cap - at, "]");
+  char *j = verdict_json_of(last->verdict, list, last->reason, last->edits, last->at);
+  free(list);
+  return j;
+}
+
+/* The verdict event's fields (malloc'd); approvals >= 0 for a quorum item. */
 static char *verdict_event(int64_t item, const char *verdict, const char *reviewer, const char *reason,
-                           const char *edits) {
+                           const char *edits, int64_t approvals, int64_t quorum) {
   char *v = json_quote(verdict), *r = json_quote(reviewer), *why = reason ? json_quote(reason) : NULL;
-  size_t n = (v ? strlen(v) : 0) + (r ? strlen(r) : 0) + (why ? strlen(why) : 0) + (edits ? strlen(edits) : 0) + 128;
+  size_t n = (v ? strlen(v) : 0) + (r ? strlen(r) : 0) + (why ? strlen(why) : 0) + (edits ? strlen(edits) : 0) + 160;
   char *j = v && r && (why || !reason) ? malloc(n) : NULL;
-  if (j)
-    snprintf(j, n, "{\"item\":%lld,\"verdict\":%s,\"reviewer\":%s,\"reason\":%s,\"edits\":%s}", (long long)item, v,
-             r, why ? why : "null", edits ? edits : "null");
+  if (j) {
+    int k = snprintf(j, n, "{\"item\":%lld,\"verdict\":%s,\"reviewer\":%s,\"reason\":%s,\"edits\":%s", (long long)item,
+                     v, r, why ? why : "null", edits ? edits : "null");
+    if (approvals >= 0)
+      k += snprintf(j + k, n - (size_t)k, ",\"approvals\":%lld,\"quorum\":%lld", (long long)approvals,
+                    (long long)quorum);
+    snprintf(j + k, n - (size_t)k, "}");
+  }
   free(v);
   free(r);
   free(why);
   return j;
 }
 
+static char *msg(const char *fmt, ...) CLI_PRINTF(1, 2);
+static char *msg(const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return strdup(buf);
+}
+
+char *may_not_decide(Cli *c, const StItem *it, const char *name) {
+  StInstance in;
+  if (st_get_instance(c->st, it->instance, &in) != ST_OK) return msg("cannot read instance %s", it->instance);
+  bool starter = strcmp(in.starter, name) == 0;
+  st_instance_free(&in);
+  /* separation of duties: the starter is the requester its `started` event records */
+  if (starter) return msg("%s started instance %s (its requester) and may not decide its items", name, it->instance);
+  if (it->by) {
+    int rc = st_is_member(c->st, name, it->by);
+    if (rc == ST_NOTFOUND)
+      return msg("%s is not a member of group %s, which decides item %lld", name, it->by, (long long)it->id);
+    if (rc != ST_OK) return msg("cannot read the reviewer registry: %s", st_errmsg(c->st));
+  }
+  StVerdict *v = NULL;
+  size_t n = 0;
+  if (st_list_verdicts(c->st, it->id, &v, &n) != ST_OK) return msg("cannot read the votes: %s", st_errmsg(c->st));
+  char *why = NULL;
+  for (size_t i = 0; i < n && !why; i++)
+    if (strcmp(v[i].reviewer, name) == 0)
+      why = msg("%s already voted on item %lld (%s)", name, (long long)it->id, v[i].verdict);
+  if (v) st_verdicts_free(v, n);
+  return why;
+}
+
+static int count_approvals(const StVerdict *v, size_t n) {
+  int k = 0;
+  for (size_t i = 0; i < n; i++) k += strcmp(v[i].verdict, "approve") == 0;
+  return k;
+}
+
+/* Give an open item a verdict.  A person's vote on a quorum item (quorum
+ * above 1, item_status "decided") is stored as a verdict row with the item
+ * still open; the vote that reaches the quorum, or a rejection, decides.
+ * Everything from reading the item's votes to claiming it is one
+ * BEGIN IMMEDIATE transaction, so of concurrent voters exactly one is the
+ * deciding one, and a refused vote changes nothing. */
 int decide(Cli *c, StItem *it, const char *verdict, const char *reviewer, const char *reason, const char *edits,
            const char *item_status, int64_t at, bool quiet) {
   StInstance in;
   if (st_get_instance(c->st, it->instance, &in) != ST_OK) return store_error(c, "reading the item's instance");
   int status = EXIT_USAGE;
   char *vj = NULL, *ev = NULL, fields[128], err[1024];
+  StVerdict *votes = NULL;
+  size_t nvotes = 0;
+  StItem now = {0};
   Run r = {0};
+  bool vote = it->quorum > 1 && strcmp(item_status, "decided") == 0, open_txn = false;
   if (strcmp(in.status, "suspended") != 0) {
     bad_input("instance %s is %s, not waiting for a verdict", in.id, in.status);
     goto done;
   }
   if (run_restore(c, &in, &r, quiet) != EXIT_COMPLETED) goto done;
-  snprintf(fields, sizeof fields, "{\"item\":%lld,\"segment\":%lld}", (long long)it->id, (long long)in.segment + 1);
-  run_event(&r, "resumed", fields);
-  vj = verdict_json(verdict, reviewer, reason, edits, at);
-  ev = verdict_event(it->id, verdict, reviewer, reason, edits);
-  if (!vj || !ev) {
-    bad_input("out of memory");
-    goto done;
-  }
-  /* the VM checks the edits (names, types) before anything is claimed */
-  if (!vm_resume(r.vm, vj, err, sizeof err)) {
-    bad_input("verdict refused: %s", err);
-    goto done;
-  }
-  /* the claim: one transaction, one winner */
   int rc = st_begin(c->st);
   if (rc != ST_OK) {
     store_error(c, "cannot claim the item");
     goto done;
   }
-  rc = st_close_item(c->st, it->id, item_status);
-  if (rc == ST_OK) {
-    StVerdict v = {0, it->id, it->instance, (char *)verdict, (char *)reviewer, (char *)reason, (char *)edits, at};
-    rc = st_insert_verdict(c->st, &v);
+  open_txn = true;
+  /* under the write lock: the item and its votes as they are now */
+  if ((rc = st_get_item(c->st, it->id, &now)) != ST_OK) {
+    store_error(c, "reading the item");
+    goto done;
   }
-  if (rc == ST_OK) rc = st_append_event(c->st, in.id, (int64_t)time(NULL), "verdict", ev);
-  if (rc == ST_OK) {
+  if (strcmp(now.status, "open") != 0) {
+    bad_input("item %lld already decided", (long long)it->id);
+    goto done;
+  }
+  StVerdict v = {0, it->id, it->instance, (char *)verdict, (char *)reviewer, (char *)reason, (char *)edits, at, NULL};
+  rc = st_insert_verdict(c->st, &v);
+  if (rc == ST_CONFLICT) {
+    bad_input("%s already voted on item %lld", reviewer, (long long)it->id);
+    goto done;
+  }
+  if (rc == ST_OK) rc = st_list_verdicts(c->st, it->id, &votes, &nvotes);
+  if (rc != ST_OK) {
+    store_error(c, "cannot record the verdict");
+    goto done;
+  }
+  int approvals = count_approvals(votes, nvotes);
+  bool deciding = !vote || strcmp(verdict, "approve") != 0 || approvals >= it->quorum;
+  ev = verdict_event(it->id, verdict, reviewer, reason, edits, it->quorum > 1 ? approvals : -1, it->quorum);
+  vj = deciding ? votes_verdict_json(votes + (vote ? 0 : nvotes - 1), vote ? nvotes : 1) : NULL;
+  if (!ev || (deciding && !vj)) {
+    bad_input("out of memory");
+    goto done;
+  }
+  /* the VM checks the edits (names, types) before anything is committed */
+  if (deciding && !vm_resume(r.vm, vj, err, sizeof err)) {
+    bad_input("verdict refused: %s", err);
+    goto done;
+  }
+  rc = st_append_event(c->st, in.id, (int64_t)time(NULL), "verdict", ev);
+  if (rc == ST_OK && deciding) rc = st_close_item(c->st, it->id, item_status);
+  if (rc == ST_OK && deciding) {
     StInstance up = in;
     up.status = "running";
     up.owner = c->owner;
@@ -116,6 +227,7 @@ int decide(Cli *c, StItem *it, const char *verdict, const char *reviewer, const 
     up.updated = (int64_t)time(NULL);
     rc = st_update_instance(c->st, &up);
   }
+  open_txn = false;
   if (rc == ST_OK) rc = st_commit(c->st);
   if (rc != ST_OK) {
     st_rollback(c->st);
@@ -123,11 +235,25 @@ int decide(Cli *c, StItem *it, const char *verdict, const char *reviewer, const 
     else store_error(c, "cannot claim the item");
     goto done;
   }
+  if (!deciding) {   /* a vote short of the quorum: the instance stays suspended */
+    if (!quiet && !c->o->json)
+      printf("vote recorded: %d of %lld approvals for item %lld; instance %s stays suspended\n", approvals,
+             (long long)it->quorum, (long long)it->id, in.id);
+    else if (!quiet)
+      put_outcome(c, &in);
+    status = EXIT_SUSPENDED;
+    goto done;
+  }
+  snprintf(fields, sizeof fields, "{\"item\":%lld,\"segment\":%lld}", (long long)it->id, (long long)in.segment + 1);
+  run_event(&r, "resumed", fields);
   status = run_on(&r);
 done:
+  if (open_txn) st_rollback(c->st);
   run_free(&r);
   free(vj);
   free(ev);
+  if (votes) st_verdicts_free(votes, nvotes);
+  st_item_free(&now);
   st_instance_free(&in);
   return status;
 }
@@ -179,8 +305,7 @@ int cmd_resume(Cli *c) {
   int status = get_item(c, o->arg1, &it);
   if (status != EXIT_COMPLETED) return status;
   status = EXIT_USAGE;
-  StInstance in = {0};
-  char *edits = NULL;
+  char *edits = NULL, *why = NULL;
   if (strcmp(it.status, "open") != 0) {
     bad_input("item %lld already %s", (long long)it.id,
               strcmp(it.status, "cancelled") == 0 ? "cancelled" : "decided");
@@ -192,21 +317,20 @@ int cmd_resume(Cli *c) {
     bad_input("modify needs at least one --set NAME=JSON (editable here: %s)", it.editable);
   } else if (strcmp(verdict, "modify") != 0 && o->nsets > 0) {
     bad_input("--set goes with modify only, not %s", verdict);
-  } else if (it.quorum > 1) {
-    bad_input("item %lld needs a quorum of %lld: quorum votes arrive with the reviewer registry (issue 8)",
-              (long long)it.id, (long long)it.quorum);
+  } else if (it.quorum > 1 && strcmp(verdict, "approve") != 0 && strcmp(verdict, "reject") != 0) {
+    bad_input("item %lld needs a quorum of %lld: only approve or reject", (long long)it.id, (long long)it.quorum);
   } else if (o->digest && (!it.digest || strcasecmp(o->digest, it.digest) != 0)) {
     bad_input("digest mismatch: item %lld is not what was seen (its digest is %s)", (long long)it.id,
               it.digest ? it.digest : "not set");
-  } else if (st_get_instance(c->st, it.instance, &in) != ST_OK) {
-    store_error(c, "reading the item's instance");
-  } else if (strcmp(in.starter, c->user) == 0) {
-    bad_input("%s started instance %s and may not decide its items", c->user, in.id);
+  } else if (strcmp(c->user, "timeout") == 0) {
+    bad_input("'timeout' is the name expire decides in, not a reviewer's");
+  } else if ((why = may_not_decide(c, &it, c->user))) {
+    bad_input("%s", why);
   } else if (o->nsets == 0 || (edits = edits_of(o))) {
     status = decide(c, &it, verdict, c->user, o->reason, edits, "decided", (int64_t)time(NULL), false);
   }
+  free(why);
   free(edits);
-  if (in.id) st_instance_free(&in);
   st_item_free(&it);
   return status;
 }
@@ -221,14 +345,10 @@ int cmd_pending(Cli *c) {
   size_t shown = 0;
   if (c->o->json) fputc('[', stdout);
   for (size_t i = 0; i < n; i++) {
-    if (c->o->as) {   /* separation of duties: not the items of one's own instances */
-      StInstance in;
-      bool own = false;
-      if (st_get_instance(c->st, v[i].instance, &in) == ST_OK) {
-        own = strcmp(in.starter, c->o->as) == 0;
-        st_instance_free(&in);
-      }
-      if (own) continue;
+    if (c->o->as) {   /* what NAME may decide: not one's own, one's groups', not voted on */
+      char *why = may_not_decide(c, &v[i], c->o->as);
+      free(why);
+      if (why) continue;
     }
     if (c->o->json) {
       if (shown) fputc(',', stdout);
@@ -248,12 +368,48 @@ int cmd_show(Cli *c) {
   StItem it = {0};
   int status = get_item(c, c->o->arg1, &it);
   if (status != EXIT_COMPLETED) return status;
+  /* the votes so far (a quorum's partial approvals; the verdict of a decided item) */
+  StVerdict *v = NULL;
+  size_t n = 0;
+  if (st_list_verdicts(c->st, it.id, &v, &n) != ST_OK) {
+    st_item_free(&it);
+    return store_error(c, "reading the votes");
+  }
   if (c->o->json) {
-    put_item_json(stdout, &it);
-    fputc('\n', stdout);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (m) {
+      put_item_json(m, &it);
+      fclose(m);
+    }
+    if (!buf || len < 2) {
+      free(buf);
+      st_verdicts_free(v, n);
+      st_item_free(&it);
+      return bad_input("out of memory");
+    }
+    fwrite(buf, 1, len - 1, stdout);   /* without its closing brace */
+    fputs(",\"votes\":[", stdout);
+    for (size_t i = 0; i < n; i++) {
+      char at[32];
+      iso_time(v[i].at, at);
+      char *who = json_quote(v[i].reviewer);
+      printf("%s{\"reviewer\":%s,\"verdict\":\"%s\",\"at\":\"%s\"}", i ? "," : "", who ? who : "null",
+             v[i].verdict, at);
+      free(who);
+    }
+    printf("],\"approvals\":%d,\"status\":\"%s\"}\n", count_approvals(v, n), it.status);
+    free(buf);
   } else {
     put_item_human(stdout, &it);
+    if (it.quorum > 1 || n) {
+      printf("  votes: %d of %lld approvals", count_approvals(v, n), (long long)it.quorum);
+      for (size_t i = 0; i < n; i++) printf("%s%s %s", i ? ", " : " (", v[i].reviewer, v[i].verdict);
+      puts(n ? ")" : "");
+    }
   }
+  if (v) st_verdicts_free(v, n);
   st_item_free(&it);
   return EXIT_COMPLETED;
 }

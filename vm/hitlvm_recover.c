@@ -50,8 +50,7 @@ static char *stored_verdict(Cli *c, int64_t item) {
     if (v) st_verdicts_free(v, n);
     return NULL;
   }
-  StVerdict *last = &v[n - 1];
-  char *j = verdict_json(last->verdict, last->reviewer, last->reason, last->edits, last->at);
+  char *j = votes_verdict_json(v, n);
   st_verdicts_free(v, n);
   return j;
 }

@@ -124,12 +124,40 @@ typedef struct StVerdict {
   char *reason;            /* or NULL */
   char *edits;             /* JSON object, or NULL */
   int64_t at;
+  char *signature;         /* Ed25519 signature, 128 hex, or NULL (schema v3) */
 } StVerdict;
 
 void st_verdict_free(StVerdict *v);
-int st_insert_verdict(Store *st, StVerdict *v);         /* sets v->id */
+/* sets v->id; a second verdict of one reviewer on one item is ST_CONFLICT
+ * (a quorum vote is cast once) */
+int st_insert_verdict(Store *st, StVerdict *v);
 int st_list_verdicts(Store *st, int64_t item, StVerdict **out, size_t *n);
 void st_verdicts_free(StVerdict *v, size_t n);
+
+/* ---- the reviewer registry (hitlvm reviewers; schema v3) -------------------- */
+
+typedef struct StReviewer {
+  char *name;
+  char *key;               /* Ed25519 public key as 64 lowercase hex, or NULL */
+  char *groups;            /* JSON list of group names, sorted */
+  int64_t created;
+} StReviewer;
+
+/* Create the reviewer (at: Unix seconds), or keep it; a non-NULL key
+ * replaces the stored one. */
+int st_add_reviewer(Store *st, const char *name, const char *key, int64_t at);
+int st_add_membership(Store *st, const char *name, const char *group);   /* idempotent */
+/* The reviewer and its memberships; ST_NOTFOUND if there is none. */
+int st_remove_reviewer(Store *st, const char *name);
+int st_remove_membership(Store *st, const char *name, const char *group); /* ST_NOTFOUND: not a member */
+int st_is_member(Store *st, const char *name, const char *group);        /* ST_OK, or ST_NOTFOUND */
+int st_get_reviewer(Store *st, const char *name, StReviewer *out);
+int st_list_reviewers(Store *st, StReviewer **out, size_t *n);           /* ordered by name */
+void st_reviewer_free(StReviewer *r);
+void st_reviewers_free(StReviewer *v, size_t n);
+/* A signed group accepts only verdicts signed by a registered key. */
+int st_set_group_signed(Store *st, const char *group, bool sign);
+int st_group_signed(Store *st, const char *group, bool *sign);           /* false if never set */
 
 /* ---- the event log (append-only, per instance) ------------------------------ */
 

@@ -111,6 +111,22 @@ static const char *const migrations[] = {
   "  samples  INTEGER NOT NULL,"
   "  at       INTEGER NOT NULL,"
   "  PRIMARY KEY (playbook, action));",
+  /* 2 -> 3: the reviewer registry (hitlvm reviewers), signed groups, one
+   * vote per reviewer and item (quorum), the verdicts' signatures */
+  "CREATE TABLE reviewers ("
+  "  name    TEXT PRIMARY KEY,"
+  "  key     TEXT,"                      /* Ed25519 public key, 64 hex, or NULL */
+  "  created INTEGER NOT NULL);"
+  "CREATE TABLE memberships ("
+  "  reviewer TEXT NOT NULL REFERENCES reviewers(name) ON DELETE CASCADE,"
+  "  grp      TEXT NOT NULL,"
+  "  PRIMARY KEY (reviewer, grp));"
+  "CREATE INDEX memberships_grp ON memberships(grp, reviewer);"
+  "CREATE TABLE groups ("
+  "  name   TEXT PRIMARY KEY,"
+  "  signed INTEGER NOT NULL CHECK (signed IN (0, 1)));"
+  "ALTER TABLE verdicts ADD COLUMN signature TEXT;"
+  "CREATE UNIQUE INDEX verdicts_vote ON verdicts(item, reviewer);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -122,7 +138,7 @@ static const char *const migrations[] = {
 #define ITEM_COLS                                                                          \
   "id, instance, kind, title, payload, digest, \"by\", quorum, editable, status, created, " \
   "deadline, timeout_verdict, timeout_reason"
-#define VERDICT_COLS "id, item, instance, verdict, reviewer, reason, edits, at"
+#define VERDICT_COLS "id, item, instance, verdict, reviewer, reason, edits, at, signature"
 
 /* S(name, sql) */
 #define ST_STATEMENTS(S)                                                                   \
@@ -162,8 +178,24 @@ static const char *const migrations[] = {
   S(CLOSE_ITEM, "UPDATE items SET status = ?2 WHERE id = ?1 AND status = 'open'")          \
   S(ITEM_EXISTS, "SELECT 1 FROM items WHERE id = ?1")                                      \
   S(COUNT_OPEN_ITEMS, "SELECT count(*) FROM items WHERE status = 'open'")                  \
-  S(INSERT_VERDICT, "INSERT INTO verdicts(item, instance, verdict, reviewer, reason, edits, at) " \
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                 \
+  S(INSERT_VERDICT, "INSERT INTO verdicts(item, instance, verdict, reviewer, reason, edits, at, " \
+                    "signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                  \
+  S(ADD_REVIEWER, "INSERT INTO reviewers(name, key, created) VALUES (?1, ?2, ?3) "         \
+                  "ON CONFLICT(name) DO UPDATE SET key = coalesce(excluded.key, key)")     \
+  S(ADD_MEMBERSHIP, "INSERT INTO memberships(reviewer, grp) VALUES (?1, ?2) "              \
+                    "ON CONFLICT(reviewer, grp) DO NOTHING")                               \
+  S(REMOVE_REVIEWER, "DELETE FROM reviewers WHERE name = ?1")                              \
+  S(REMOVE_MEMBERSHIP, "DELETE FROM memberships WHERE reviewer = ?1 AND grp = ?2")         \
+  S(IS_MEMBER, "SELECT 1 FROM memberships WHERE reviewer = ?1 AND grp = ?2")               \
+  S(LIST_REVIEWERS, "SELECT r.name, r.key, (SELECT json_group_array(grp) FROM "         \
+                       "(SELECT grp FROM memberships WHERE reviewer = r.name ORDER BY grp)), " \
+                       "r.created FROM reviewers r ORDER BY r.name")                       \
+  S(GET_REVIEWER, "SELECT r.name, r.key, (SELECT json_group_array(grp) FROM "              \
+                  "(SELECT grp FROM memberships WHERE reviewer = r.name ORDER BY grp)), "  \
+                  "r.created FROM reviewers r WHERE r.name = ?1")                          \
+  S(SET_GROUP_SIGNED, "INSERT INTO groups(name, signed) VALUES (?1, ?2) "                  \
+                      "ON CONFLICT(name) DO UPDATE SET signed = excluded.signed")          \
+  S(GET_GROUP_SIGNED, "SELECT signed FROM groups WHERE name = ?1")                         \
   S(LIST_VERDICTS, "SELECT " VERDICT_COLS " FROM verdicts WHERE item = ?1 ORDER BY id")    \
   S(APPEND_EVENT, "INSERT INTO events(instance, seq, at, kind, fields) VALUES (?1, "       \
                   "(SELECT coalesce(max(seq), 0) + 1 FROM events WHERE instance = ?1), "   \
@@ -1089,7 +1121,7 @@ int64_t st_count_open_items(Store *st) {
 
 void st_verdict_free(StVerdict *v) {
   if (!v) return;
-  char *strs[] = {v->instance, v->verdict, v->reviewer, v->reason, v->edits};
+  char *strs[] = {v->instance, v->verdict, v->reviewer, v->reason, v->edits, v->signature};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) free_str(strs[i]);
   memset(v, 0, sizeof *v);
 }
@@ -1111,6 +1143,7 @@ int st_insert_verdict(Store *st, StVerdict *v) {
   b_text(&b, 5, v->reason);
   b_text(&b, 6, v->edits);
   b_int(&b, 7, v->at);
+  b_text(&b, 8, v->signature);
   if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_insert_verdict");
   int rc = run(st, s, "st_insert_verdict");
   if (rc == ST_OK) v->id = sqlite3_last_insert_rowid(st->db);
@@ -1128,6 +1161,7 @@ static int read_verdict(Store *st, sqlite3_stmt *s, StVerdict *v) {
   v->reason = row_str(&r, 5, true);
   v->edits = row_str(&r, 6, true);
   v->at = sqlite3_column_int64(s, 7);
+  v->signature = row_str(&r, 8, true);
   if (!r.bad) return ST_OK;
   st_verdict_free(v);
   return row_failed(st, &r, "verdicts");
@@ -1157,6 +1191,167 @@ int st_list_verdicts(Store *st, int64_t item, StVerdict **out, size_t *n) {
   if (r >= 0) done(s);
   if (rc != ST_OK) {
     st_verdicts_free(v, len);
+    return rc;
+  }
+  *out = v;
+  *n = len;
+  return ST_OK;
+}
+
+/* ---- the reviewer registry ------------------------------------------------------- */
+
+int st_add_reviewer(Store *st, const char *name, const char *key, int64_t at) {
+  Bind b;
+  sqlite3_stmt *s = start(st, Q_ADD_REVIEWER, &b);
+  if (!s) return st->start_rc;
+  b_text(&b, 1, name);
+  b_text(&b, 2, key);
+  b_int(&b, 3, at);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_add_reviewer");
+  return run(st, s, "st_add_reviewer");
+}
+
+int st_add_membership(Store *st, const char *name, const char *group) {
+  Bind b;
+  sqlite3_stmt *s = start(st, Q_ADD_MEMBERSHIP, &b);
+  if (!s) return st->start_rc;
+  b_text(&b, 1, name);
+  b_text(&b, 2, group);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_add_membership");
+  return run(st, s, "st_add_membership");
+}
+
+int st_remove_reviewer(Store *st, const char *name) {
+  Bind b;
+  sqlite3_stmt *s = start(st, Q_REMOVE_REVIEWER, &b);
+  if (!s) return st->start_rc;
+  b_text(&b, 1, name);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_remove_reviewer");
+  return run_one(st, s, "st_remove_reviewer", "no such reviewer");
+}
+
+int st_remove_membership(Store *st, const char *name, const char *group) {
+  Bind b;
+  sqlite3_stmt *s = start(st, Q_REMOVE_MEMBERSHIP, &b);
+  if (!s) return st->start_rc;
+  b_text(&b, 1, name);
+  b_text(&b, 2, group);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_remove_membership");
+  return run_one(st, s, "st_remove_membership", "not a member of that group");
+}
+
+/* One row of a SELECT with a single optional int column: 1 a row, 0 none. */
+static int exists_row(Store *st, sqlite3_stmt *s, const char *what, int64_t *val) {
+  int status = ST_OK;
+  int r = next_row(st, s, what, &status);
+  if (r < 0) return status;
+  if (r && val) *val = sqlite3_column_int64(s, 0);
+  done(s);
+  return r ? ST_OK : ST_NOTFOUND;
+}
+
+int st_is_member(Store *st, const char *name, const char *group) {
+  Bind b;
+  sqlite3_stmt *s = start(st, Q_IS_MEMBER, &b);
+  if (!s) return st->start_rc;
+  b_text(&b, 1, name);
+  b_text(&b, 2, group);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_is_member");
+  return exists_row(st, s, "st_is_member", NULL);
+}
+
+int st_set_group_signed(Store *st, const char *group, bool sign) {
+  Bind b;
+  sqlite3_stmt *s = start(st, Q_SET_GROUP_SIGNED, &b);
+  if (!s) return st->start_rc;
+  b_text(&b, 1, group);
+  b_int(&b, 2, sign ? 1 : 0);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_set_group_signed");
+  return run(st, s, "st_set_group_signed");
+}
+
+int st_group_signed(Store *st, const char *group, bool *sign) {
+  Bind b;
+  *sign = false;
+  sqlite3_stmt *s = start(st, Q_GET_GROUP_SIGNED, &b);
+  if (!s) return st->start_rc;
+  b_text(&b, 1, group);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_group_signed");
+  int64_t v = 0;
+  int rc = exists_row(st, s, "st_group_signed", &v);
+  if (rc == ST_NOTFOUND) return ST_OK;
+  *sign = v != 0;
+  return rc;
+}
+
+void st_reviewer_free(StReviewer *r) {
+  if (!r) return;
+  free_str(r->name);
+  free_str(r->key);
+  free_str(r->groups);
+  memset(r, 0, sizeof *r);
+}
+
+void st_reviewers_free(StReviewer *v, size_t n) {
+  if (!v) return;
+  for (size_t i = 0; i < n; i++) st_reviewer_free(&v[i]);
+  mem_free(v, 0);
+}
+
+static int read_reviewer(Store *st, sqlite3_stmt *s, StReviewer *rv) {
+  Row r = {s, 0, 0};
+  memset(rv, 0, sizeof *rv);
+  rv->name = row_str(&r, 0, false);
+  rv->key = row_str(&r, 1, true);
+  rv->groups = row_str(&r, 2, false);
+  rv->created = sqlite3_column_int64(s, 3);
+  if (!r.bad) return ST_OK;
+  st_reviewer_free(rv);
+  return row_failed(st, &r, "reviewers");
+}
+
+int st_get_reviewer(Store *st, const char *name, StReviewer *out) {
+  Bind b;
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *s = start(st, Q_GET_REVIEWER, &b);
+  if (!s) return st->start_rc;
+  b_text(&b, 1, name);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_get_reviewer");
+  int status = ST_OK;
+  int r = next_row(st, s, "st_get_reviewer", &status);
+  if (r < 0) return status;
+  if (r == 0) {
+    done(s);
+    set_err(st, "no reviewer %s", name);
+    return ST_NOTFOUND;
+  }
+  int rc = read_reviewer(st, s, out);
+  done(s);
+  return rc;
+}
+
+int st_list_reviewers(Store *st, StReviewer **out, size_t *n) {
+  Bind b;
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *s = start(st, Q_LIST_REVIEWERS, &b);
+  if (!s) return st->start_rc;
+  StReviewer *v = NULL;
+  size_t len = 0, cap = 0;
+  int rc = ST_OK, r;
+  while ((r = next_row(st, s, "st_list_reviewers", &rc)) > 0) {
+    StReviewer *nv = grow(v, &cap, len, sizeof *v);
+    if (!nv) {
+      rc = oom(st);
+      break;
+    }
+    v = nv;
+    if ((rc = read_reviewer(st, s, &v[len])) != ST_OK) break;
+    len++;
+  }
+  if (r >= 0) done(s);
+  if (rc != ST_OK) {
+    st_reviewers_free(v, len);
     return rc;
   }
   *out = v;

@@ -133,7 +133,7 @@ static Store *populated(void) {
   static const uint8_t snap[] = {1, 0, 2, 0, 3};
   assert_int_equal(st_save_snapshot(st, "0123456789abcdef", snap, sizeof snap), ST_OK);
   int64_t id = add_item(st, "0123456789abcdef", "finance");
-  StVerdict v = {0, id, (char *)"0123456789abcdef", (char *)"approve", (char *)"bob", NULL, NULL, 3000};
+  StVerdict v = {0, id, (char *)"0123456789abcdef", (char *)"approve", (char *)"bob", NULL, NULL, 3000, NULL};
   assert_int_equal(st_insert_verdict(st, &v), ST_OK);
   assert_int_equal(st_append_event(st, "0123456789abcdef", 1, "started", "{}"), ST_OK);
   assert_int_equal(st_append_event(st, "0123456789abcdef", 2, "checkpoint", "{\"item\":1}"), ST_OK);
@@ -569,21 +569,27 @@ static void test_items(void **state) {
   st_close(st);
 }
 
+/* the schema version this build writes, and the SQL that takes a store of
+ * this version back to version 2 (to test the migrations from older ones) */
+#define SCHEMA_V 3
+#define BACK_TO_V2 "DROP TABLE memberships; DROP TABLE reviewers; DROP TABLE groups; " \
+                   "DROP INDEX verdicts_vote; ALTER TABLE verdicts DROP COLUMN signature; "
+
 static void test_verdicts(void **state) {
   (void)state;
   Store *st = fresh_store();
   put_program(st);
   add_instance(st, "i1");
   int64_t a = add_item(st, "i1", NULL), b = add_item(st, "i1", NULL);
-  StVerdict v1 = {0, a, (char *)"i1", (char *)"approve", (char *)"bob", NULL, NULL, 10};
+  StVerdict v1 = {0, a, (char *)"i1", (char *)"approve", (char *)"bob", NULL, NULL, 10, NULL};
   StVerdict v2 = {0, b, (char *)"i1", (char *)"modify", (char *)"carol", (char *)"too much",
-                  (char *)"{\"amount\":5}", 11};
-  StVerdict v3 = {0, a, (char *)"i1", (char *)"approve", (char *)"dave", (char *)"ok", NULL, 12};
+                  (char *)"{\"amount\":5}", 11, NULL};
+  StVerdict v3 = {0, a, (char *)"i1", (char *)"approve", (char *)"dave", (char *)"ok", NULL, 12, NULL};
   assert_int_equal(st_insert_verdict(st, &v1), ST_OK);
   assert_int_equal(st_insert_verdict(st, &v2), ST_OK);
   assert_int_equal(st_insert_verdict(st, &v3), ST_OK);
   assert_true(v1.id < v2.id && v2.id < v3.id);
-  StVerdict bad = {0, 424242, (char *)"i1", (char *)"approve", (char *)"x", NULL, NULL, 1};
+  StVerdict bad = {0, 424242, (char *)"i1", (char *)"approve", (char *)"x", NULL, NULL, 1, NULL};
   assert_int_equal(st_insert_verdict(st, &bad), ST_NOTFOUND);
   StVerdict *v;
   size_t n;
@@ -607,6 +613,67 @@ static void test_verdicts(void **state) {
   st_verdicts_free(v, n);
   assert_int_equal(st_list_verdicts(st, 31337, &v, &n), ST_OK);
   assert_int_equal(n, 0);
+  /* one vote per reviewer and item; a signature is kept */
+  StVerdict again = {0, a, (char *)"i1", (char *)"reject", (char *)"bob", NULL, NULL, 13, NULL};
+  assert_int_equal(st_insert_verdict(st, &again), ST_CONFLICT);
+  StVerdict sig = {0, b, (char *)"i1", (char *)"approve", (char *)"erin", NULL, NULL, 14, (char *)"abcd"};
+  assert_int_equal(st_insert_verdict(st, &sig), ST_OK);
+  assert_int_equal(st_list_verdicts(st, b, &v, &n), ST_OK);
+  assert_int_equal(n, 2);
+  assert_null(v[0].signature);
+  assert_string_equal(v[1].signature, "abcd");
+  st_verdicts_free(v, n);
+  st_close(st);
+}
+
+static void test_reviewers(void **state) {
+  (void)state;
+  Store *st = fresh_store();
+  StReviewer *v;
+  size_t n;
+  assert_int_equal(st_list_reviewers(st, &v, &n), ST_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(st_add_reviewer(st, "bob", NULL, 5), ST_OK);
+  assert_int_equal(st_add_membership(st, "bob", "finance"), ST_OK);
+  assert_int_equal(st_add_membership(st, "bob", "finance"), ST_OK);   /* idempotent */
+  assert_int_equal(st_add_membership(st, "bob", "audit"), ST_OK);
+  assert_int_equal(st_add_membership(st, "nobody", "audit"), ST_NOTFOUND);
+  const char *key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+  assert_int_equal(st_add_reviewer(st, "alice", key, 6), ST_OK);
+  assert_int_equal(st_add_reviewer(st, "alice", NULL, 7), ST_OK);   /* keeps the key */
+  assert_int_equal(st_list_reviewers(st, &v, &n), ST_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(v[0].name, "alice");
+  assert_string_equal(v[0].key, key);
+  assert_string_equal(v[0].groups, "[]");
+  assert_int_equal(v[0].created, 6);
+  assert_string_equal(v[1].name, "bob");
+  assert_null(v[1].key);
+  assert_string_equal(v[1].groups, "[\"audit\",\"finance\"]");
+  st_reviewers_free(v, n);
+  assert_int_equal(st_is_member(st, "bob", "finance"), ST_OK);
+  assert_int_equal(st_is_member(st, "bob", "ops"), ST_NOTFOUND);
+  assert_int_equal(st_is_member(st, "alice", "finance"), ST_NOTFOUND);
+  assert_int_equal(st_remove_membership(st, "bob", "finance"), ST_OK);
+  assert_int_equal(st_remove_membership(st, "bob", "finance"), ST_NOTFOUND);
+  assert_int_equal(st_is_member(st, "bob", "finance"), ST_NOTFOUND);
+  assert_int_equal(st_remove_reviewer(st, "bob"), ST_OK);
+  assert_int_equal(st_remove_reviewer(st, "bob"), ST_NOTFOUND);
+  assert_int_equal(st_is_member(st, "bob", "audit"), ST_NOTFOUND);   /* the memberships went too */
+  StReviewer r;
+  assert_int_equal(st_get_reviewer(st, "bob", &r), ST_NOTFOUND);
+  assert_int_equal(st_get_reviewer(st, "alice", &r), ST_OK);
+  assert_string_equal(r.key, key);
+  st_reviewer_free(&r);
+  bool sign = true;
+  assert_int_equal(st_group_signed(st, "finance", &sign), ST_OK);
+  assert_false(sign);
+  assert_int_equal(st_set_group_signed(st, "finance", true), ST_OK);
+  assert_int_equal(st_group_signed(st, "finance", &sign), ST_OK);
+  assert_true(sign);
+  assert_int_equal(st_set_group_signed(st, "finance", false), ST_OK);
+  assert_int_equal(st_group_signed(st, "finance", &sign), ST_OK);
+  assert_false(sign);
   st_close(st);
 }
 
@@ -991,8 +1058,8 @@ static void test_decisions(void **state) {
   d.payload = (char *)"not json";
   assert_int_equal(st_insert_item(st, &d), ST_OK);
   /* two verdicts on b (a quorum): the last one counts */
-  StVerdict v1 = {0, b.id, (char *)"i1", (char *)"approve", (char *)"bob", NULL, NULL, 20};
-  StVerdict v2 = {0, b.id, (char *)"i1", (char *)"modify", (char *)"carol", NULL, (char *)"{\"amount\":5}", 21};
+  StVerdict v1 = {0, b.id, (char *)"i1", (char *)"approve", (char *)"bob", NULL, NULL, 20, NULL};
+  StVerdict v2 = {0, b.id, (char *)"i1", (char *)"modify", (char *)"carol", NULL, (char *)"{\"amount\":5}", 21, NULL};
   assert_int_equal(st_insert_verdict(st, &v1), ST_OK);
   assert_int_equal(st_insert_verdict(st, &v2), ST_OK);
   assert_int_equal(st_close_item(st, b.id, "decided"), ST_OK);
@@ -1027,11 +1094,11 @@ static void test_decisions(void **state) {
 static void test_reopen(void **state) {
   (void)state;
   Store *st = populated();
-  assert_int_equal(st_schema_version(st), 2);
+  assert_int_equal(st_schema_version(st), SCHEMA_V);
   char *before = api_dump(st);
   st_close(st);
   st = open_store();
-  assert_int_equal(st_schema_version(st), 2);
+  assert_int_equal(st_schema_version(st), SCHEMA_V);
   char *after = api_dump(st);
   assert_same_dump(before, after);
   free(before);
@@ -1067,7 +1134,7 @@ static void test_versions(void **state) {
   assert_int_equal(sql("CREATE TABLE meta (key TEXT PRIMARY KEY, value); "
                        "INSERT INTO meta VALUES ('schema_version', 0)"), 0);
   st = open_store();
-  assert_int_equal(st_schema_version(st), 2);
+  assert_int_equal(st_schema_version(st), SCHEMA_V);
   put_program(st);
   add_instance(st, "i1");
   st_close(st);
@@ -1080,7 +1147,7 @@ static void test_versions(void **state) {
   expect_open_error("already exists");
   assert_int_equal(sql("DROP TABLE calls"), 0);
   st = open_store();
-  assert_int_equal(st_schema_version(st), 2);
+  assert_int_equal(st_schema_version(st), SCHEMA_V);
   st_close(st);
 
   /* a version 1 store (before the thresholds) is migrated, its rows kept */
@@ -1089,9 +1156,9 @@ static void test_versions(void **state) {
   put_program(st);
   add_instance(st, "i1");
   st_close(st);
-  assert_int_equal(sql("DROP TABLE thresholds; UPDATE meta SET value = 1 WHERE key = 'schema_version'"), 0);
+  assert_int_equal(sql(BACK_TO_V2 "DROP TABLE thresholds; UPDATE meta SET value = 1 WHERE key = 'schema_version'"), 0);
   st = open_store();
-  assert_int_equal(st_schema_version(st), 2);
+  assert_int_equal(st_schema_version(st), SCHEMA_V);
   StInstance got;
   assert_int_equal(st_get_instance(st, "i1", &got), ST_OK);
   st_instance_free(&got);
@@ -1210,7 +1277,7 @@ static void test_hostile_files(void **state) {
   remove_db(path);
   write_file(path, "", 0);
   st = open_store();
-  assert_int_equal(st_schema_version(st), 2);
+  assert_int_equal(st_schema_version(st), SCHEMA_V);
   st_close(st);
 }
 
@@ -1347,7 +1414,7 @@ static void test_out_of_memory(void **state) {
       assert_null(st);
       assert_true(err[0] != '\0');
     } else {
-      assert_int_equal(st_schema_version(st), 2);
+      assert_int_equal(st_schema_version(st), SCHEMA_V);
       st_close(st);
     }
     done = used < (unsigned long)n;
@@ -1371,6 +1438,7 @@ int main(void) {
     cmocka_unit_test(test_snapshots),
     cmocka_unit_test(test_items),
     cmocka_unit_test(test_verdicts),
+    cmocka_unit_test(test_reviewers),
     cmocka_unit_test(test_events),
     cmocka_unit_test(test_calls),
     cmocka_unit_test(test_transactions),
