@@ -32,6 +32,7 @@ static const char usage_text[] =
   "       hitlvm export\n"
   "       hitlvm reviewers add NAME --group G [--group G2]... [--key PUBKEY]\n"
   "       hitlvm reviewers list | remove NAME [--group G]\n"
+  "       hitlvm audit verify [INSTANCE]\n"
   "       hitlvm --version | --help\n"
   "\n"
   "Every command takes --store PATH (default $HITL_STORE, else ./.hitl/store.db,\n"
@@ -59,6 +60,8 @@ static const char usage_text[] =
   "  export     every decision as JSON lines (context, confidence, route, verdict, edits)\n"
   "  reviewers  the reviewer registry: add NAME to groups (creating it; --key its\n"
   "             Ed25519 public key, 64 hex), list, remove NAME (or one --group)\n"
+  "  audit      verify: recompute the hash chains of the event logs and of the\n"
+  "             decisions; exit 2 naming the first bad link\n"
   "\n"
   "options of run: --input the run's input (a JSON object, default {}); --param\n"
   "override a param (a string param takes VALUE as text, any other type a JSON\n"
@@ -93,11 +96,11 @@ static const struct Command {
   {"export", 0, "", 0, cmd_export},
   /* reviewers add NAME | list | remove NAME: cmd_reviewers checks how many */
   {"reviewers", -2, "add NAME, list or remove NAME", O_GROUP | O_KEY, cmd_reviewers},
+  {"audit", -2, "verify [INSTANCE]", 0, cmd_audit},
 };
 /* TOOLS.md §2 commands that later issues bring */
 static const struct { const char *name, *when; } later[] = {
   {"keygen", "signed verdicts (issue 8, part 3)"},
-  {"audit", "the tamper-evident log (issue 8, part 4)"},
 };
 
 #if defined(__GNUC__)

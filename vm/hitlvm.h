@@ -124,6 +124,7 @@ int cmd_instances(Cli *c);
 int cmd_log(Cli *c);
 int cmd_expire(Cli *c);
 int cmd_reviewers(Cli *c);
+int cmd_audit(Cli *c);                                      /* hitlvm_audit.c */
 bool valid_key_hex(const char *s);                          /* 64 hex digits */
 /* The verdict vm_resume is given for an item, from its verdict rows (the
  * last is the deciding one; an approval lists every approving reviewer, so

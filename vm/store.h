@@ -168,9 +168,31 @@ typedef struct StEvent {
   char *fields;            /* JSON object */
 } StEvent;
 
+/* seq is the instance's last + 1; the event's hash (schema v4) chains it to
+ * the one before, and the instance's head moves on (docs/store.md). */
 int st_append_event(Store *st, const char *instance, int64_t at, const char *kind, const char *fields);
 int st_list_events(Store *st, const char *instance, StEvent **out, size_t *n);
 void st_events_free(StEvent *v, size_t n);
+
+/* ---- the tamper-evident log (schema v4; docs/store.md, docs/SECURITY.md) ---- */
+
+/* The hashes, as 64 lowercase hex (out[65]); prev NULL for the first link.
+ * False only when out of memory. */
+bool st_event_hash(const char *prev, const char *instance, int64_t seq, int64_t at, const char *kind,
+                   const char *fields, char out[65]);
+bool st_verdict_hash(const char *prev, const StVerdict *v, char out[65]);
+
+/* Check the chains of one instance (NULL = every instance) and the
+ * store-wide decisions chain.  ST_OK with a->ok false names the first bad
+ * link; ST_NOTFOUND for an unknown instance. */
+typedef struct StAudit {
+  bool ok;
+  int64_t instances, events, decisions;   /* how many were checked */
+  char instance[64];                      /* the first bad link's instance, or "" */
+  int64_t seq;                            /* its event (or decision) number */
+  char problem[256];
+} StAudit;
+int st_audit(Store *st, const char *instance, StAudit *a);
 
 /* ---- the action journal (exactly once) -------------------------------------- */
 

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "mem.h"
+#include "sha256.h"
 
 /* ---- the schema --------------------------------------------------------------- */
 
@@ -127,6 +128,18 @@ static const char *const migrations[] = {
   "  signed INTEGER NOT NULL CHECK (signed IN (0, 1)));"
   "ALTER TABLE verdicts ADD COLUMN signature TEXT;"
   "CREATE UNIQUE INDEX verdicts_vote ON verdicts(item, reviewer);",
+  /* 3 -> 4: the tamper-evident log: each event's hash chained to the one
+   * before (per instance), each instance's head, and a store-wide chain of
+   * the verdict rows; migrate() computes them for the rows already there */
+  "ALTER TABLE events ADD COLUMN hash TEXT;"
+  "CREATE TABLE heads ("
+  "  instance TEXT PRIMARY KEY REFERENCES instances(id),"
+  "  seq      INTEGER NOT NULL,"
+  "  hash     TEXT NOT NULL);"
+  "CREATE TABLE decisions ("
+  "  seq     INTEGER PRIMARY KEY,"
+  "  verdict INTEGER NOT NULL UNIQUE,"
+  "  hash    TEXT NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -197,9 +210,23 @@ static const char *const migrations[] = {
                       "ON CONFLICT(name) DO UPDATE SET signed = excluded.signed")          \
   S(GET_GROUP_SIGNED, "SELECT signed FROM groups WHERE name = ?1")                         \
   S(LIST_VERDICTS, "SELECT " VERDICT_COLS " FROM verdicts WHERE item = ?1 ORDER BY id")    \
-  S(APPEND_EVENT, "INSERT INTO events(instance, seq, at, kind, fields) VALUES (?1, "       \
-                  "(SELECT coalesce(max(seq), 0) + 1 FROM events WHERE instance = ?1), "   \
-                  "?2, ?3, ?4)")                                                           \
+  S(LAST_EVENT, "SELECT seq, hash FROM events WHERE instance = ?1 ORDER BY seq DESC LIMIT 1") \
+  S(APPEND_EVENT, "INSERT INTO events(instance, seq, at, kind, fields, hash) "             \
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                       \
+  S(SET_EVENT_HASH, "UPDATE events SET hash = ?3 WHERE instance = ?1 AND seq = ?2")        \
+  S(PUT_HEAD, "INSERT INTO heads(instance, seq, hash) VALUES (?1, ?2, ?3) "                \
+              "ON CONFLICT(instance) DO UPDATE SET seq = excluded.seq, hash = excluded.hash") \
+  S(GET_HEAD, "SELECT seq, hash FROM heads WHERE instance = ?1")                           \
+  S(LAST_DECISION, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1")            \
+  S(PUT_DECISION, "INSERT INTO decisions(seq, verdict, hash) VALUES (?1, ?2, ?3)")         \
+  S(EACH_DECISION_LINK, "SELECT d.seq, d.verdict, d.hash, v.id, v.item, v.instance, v.verdict, " \
+                        "v.reviewer, v.reason, v.edits, v.at, v.signature FROM decisions d " \
+                        "LEFT JOIN verdicts v ON v.id = d.verdict ORDER BY d.seq")         \
+  S(UNCHAINED_VERDICT, "SELECT min(id) FROM verdicts WHERE id NOT IN "                     \
+                       "(SELECT verdict FROM decisions)")                                  \
+  S(ALL_VERDICTS, "SELECT " VERDICT_COLS " FROM verdicts ORDER BY id")                     \
+  S(LIST_EVENTS_HASHED, "SELECT seq, at, kind, fields, hash FROM events WHERE instance = ?1 " \
+                        "ORDER BY seq")                                                    \
   S(LIST_EVENTS, "SELECT seq, at, kind, fields FROM events WHERE instance = ?1 ORDER BY seq") \
   S(GET_CALL, "SELECT instance, idx, action, args, state, result, at FROM calls "          \
               "WHERE instance = ?1 AND idx = ?2")                                          \
@@ -528,6 +555,11 @@ static void *grow(void *v, size_t *cap, size_t n, size_t elem) {
   return nv;
 }
 
+static int last_link(Store *st, sqlite3_stmt *s, Bind *b, const char *what, int64_t *seq, char hash[65]);
+static int own_begin(Store *st, bool *own);
+static int own_end(Store *st, bool own, int rc);
+static int read_verdict(Store *st, sqlite3_stmt *s, StVerdict *v);
+
 /* ---- opening, the schema -------------------------------------------------------- */
 
 static int exec(Store *st, const char *sql, const char *what) {
@@ -573,6 +605,8 @@ static int too_new(Store *st, int64_t v) {
   return ST_ERR;
 }
 
+static int backfill_chains(Store *st);
+
 /* Bring the schema to SCHEMA_VERSION: the missing migrations in one write
  * transaction (another process may have done it meanwhile: read again
  * under the lock). */
@@ -599,6 +633,7 @@ static int migrate(Store *st) {
     snprintf(what, sizeof what, "migrating the schema to version %lld", (long long)i + 1);
     if ((rc = exec(st, migrations[i], what)) != ST_OK) goto undo;
   }
+  if (v >= 1 && v < 4 && (rc = backfill_chains(st)) != ST_OK) goto undo;
   Bind b;
   sqlite3_stmt *s = start(st, Q_SET_VERSION, &b);
   if (!s) {
@@ -1132,7 +1167,24 @@ void st_verdicts_free(StVerdict *v, size_t n) {
   mem_free(v, 0);
 }
 
-int st_insert_verdict(Store *st, StVerdict *v) {
+static int chain_verdict(Store *st, const StVerdict *v) {
+  Bind b;
+  sqlite3_stmt *s = start(st, Q_LAST_DECISION, &b);
+  if (!s) return st->start_rc;
+  int64_t seq;
+  char prev[65], hash[65];
+  int rc = last_link(st, s, &b, "st_insert_verdict", &seq, prev);
+  if (rc != ST_OK) return rc;
+  if (!st_verdict_hash(seq ? prev : NULL, v, hash)) return oom(st);
+  if (!(s = start(st, Q_PUT_DECISION, &b))) return st->start_rc;
+  b_int(&b, 1, seq + 1);
+  b_int(&b, 2, v->id);
+  b_text(&b, 3, hash);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_insert_verdict");
+  return run(st, s, "st_insert_verdict");
+}
+
+static int insert_verdict(Store *st, StVerdict *v) {
   Bind b;
   sqlite3_stmt *s = start(st, Q_INSERT_VERDICT, &b);
   if (!s) return st->start_rc;
@@ -1146,8 +1198,17 @@ int st_insert_verdict(Store *st, StVerdict *v) {
   b_text(&b, 8, v->signature);
   if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_insert_verdict");
   int rc = run(st, s, "st_insert_verdict");
-  if (rc == ST_OK) v->id = sqlite3_last_insert_rowid(st->db);
-  return rc;
+  if (rc != ST_OK) return rc;
+  v->id = sqlite3_last_insert_rowid(st->db);
+  return chain_verdict(st, v);
+}
+
+/* The verdict row and its link in the decisions chain, in one transaction. */
+int st_insert_verdict(Store *st, StVerdict *v) {
+  bool own;
+  int rc = own_begin(st, &own);
+  if (rc != ST_OK) return rc;
+  return own_end(st, own, insert_verdict(st, v));
 }
 
 static int read_verdict(Store *st, sqlite3_stmt *s, StVerdict *v) {
@@ -1361,19 +1422,161 @@ int st_list_reviewers(Store *st, StReviewer **out, size_t *n) {
 
 /* ---- events --------------------------------------------------------------------- */
 
-/* seq is max + 1 within the one INSERT, so the statement's write transaction
- * (or the caller's) covers reading the maximum and writing the row. */
-int st_append_event(Store *st, const char *instance, int64_t at, const char *kind,
-                    const char *fields) {
+/* ---- the tamper-evident log (schema v4) ----------------------------------------- */
+
+/* Length-prefixed text ("N:bytes|"), "-|" for NULL, appended to a buffer. */
+typedef struct Buf {
+  char *p;
+  size_t len, cap;
+  bool oom;
+} Buf;
+
+static void buf_add(Buf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t ncap = (b->len + n + 1) * 2;
+    char *np = mem_realloc(b->p, b->cap, ncap);
+    if (!np) {
+      b->oom = true;
+      return;
+    }
+    b->p = np;
+    b->cap = ncap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+static void buf_int(Buf *b, int64_t v) {
+  char t[32];
+  int n = snprintf(t, sizeof t, "%lld|", (long long)v);
+  buf_add(b, t, (size_t)n);
+}
+
+static void buf_text(Buf *b, const char *s) {
+  if (!s) {
+    buf_add(b, "-|", 2);
+    return;
+  }
+  size_t n = strlen(s);
+  buf_int(b, (int64_t)n);
+  b->len--;   /* "N|" -> "N:" */
+  buf_add(b, ":", 1);
+  buf_add(b, s, n);
+  buf_add(b, "|", 1);
+}
+
+static const char zero_hash[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+static bool buf_hash(Buf *b, char out[65]) {
+  if (b->oom) {
+    mem_free(b->p, b->cap);
+    return false;
+  }
+  uint8_t h[32];
+  hitl_sha256(h, b->p, b->len);
+  mem_free(b->p, b->cap);
+  for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", h[i]);
+  return true;
+}
+
+bool st_event_hash(const char *prev, const char *instance, int64_t seq, int64_t at, const char *kind,
+                   const char *fields, char out[65]) {
+  Buf b = {0};
+  buf_add(&b, prev ? prev : zero_hash, 64);
+  buf_add(&b, "|hitl-event-1|", 14);
+  buf_text(&b, instance);
+  buf_int(&b, seq);
+  buf_int(&b, at);
+  buf_text(&b, kind);
+  buf_text(&b, fields);
+  return buf_hash(&b, out);
+}
+
+bool st_verdict_hash(const char *prev, const StVerdict *v, char out[65]) {
+  Buf b = {0};
+  buf_add(&b, prev ? prev : zero_hash, 64);
+  buf_add(&b, "|hitl-verdict-1|", 16);
+  buf_int(&b, v->id);
+  buf_int(&b, v->item);
+  buf_text(&b, v->instance);
+  buf_text(&b, v->verdict);
+  buf_text(&b, v->reviewer);
+  buf_text(&b, v->reason);
+  buf_text(&b, v->edits);
+  buf_int(&b, v->at);
+  buf_text(&b, v->signature);
+  return buf_hash(&b, out);
+}
+
+/* The last (seq, hash) of a query with those two columns; seq 0 and a NULL
+ * hash when there is none. */
+static int last_link(Store *st, sqlite3_stmt *s, Bind *b, const char *what, int64_t *seq, char hash[65]) {
+  *seq = 0;
+  hash[0] = '\0';
+  if (b->rc != SQLITE_OK) return bind_failed(st, b, what);
+  int status = ST_OK;
+  int r = next_row(st, s, what, &status);
+  if (r < 0) return status;
+  if (r) {
+    *seq = sqlite3_column_int64(s, 0);
+    const unsigned char *h = sqlite3_column_text(s, 1);
+    if (h && strlen((const char *)h) == 64) memcpy(hash, h, 65);
+  }
+  done(s);
+  return ST_OK;
+}
+
+/* Inside the caller's transaction, or one of its own: reading the last link
+ * and writing the next must not interleave with another writer. */
+static int own_begin(Store *st, bool *own) {
+  *own = !st->in_txn;
+  return *own ? st_begin(st) : ST_OK;
+}
+
+static int own_end(Store *st, bool own, int rc) {
+  if (!own) return rc;
+  if (rc == ST_OK) return st_commit(st);
+  st_rollback(st);
+  return rc;
+}
+
+static int append_event(Store *st, const char *instance, int64_t at, const char *kind, const char *fields) {
   Bind b;
-  sqlite3_stmt *s = start(st, Q_APPEND_EVENT, &b);
+  sqlite3_stmt *s = start(st, Q_LAST_EVENT, &b);
   if (!s) return st->start_rc;
   b_text(&b, 1, instance);
-  b_int(&b, 2, at);
-  b_text(&b, 3, kind);
-  b_text(&b, 4, fields);
+  int64_t seq;
+  char prev[65], hash[65];
+  int rc = last_link(st, s, &b, "st_append_event", &seq, prev);
+  if (rc != ST_OK) return rc;
+  if (!st_event_hash(seq ? prev : NULL, instance, seq + 1, at, kind, fields, hash)) return oom(st);
+  if (!(s = start(st, Q_APPEND_EVENT, &b))) return st->start_rc;
+  b_text(&b, 1, instance);
+  b_int(&b, 2, seq + 1);
+  b_int(&b, 3, at);
+  b_text(&b, 4, kind);
+  b_text(&b, 5, fields);
+  b_text(&b, 6, hash);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_append_event");
+  if ((rc = run(st, s, "st_append_event")) != ST_OK) return rc;
+  if (!(s = start(st, Q_PUT_HEAD, &b))) return st->start_rc;
+  b_text(&b, 1, instance);
+  b_int(&b, 2, seq + 1);
+  b_text(&b, 3, hash);
   if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_append_event");
   return run(st, s, "st_append_event");
+}
+
+/* seq is the last + 1, the hash chained to the last's, and the instance's
+ * head moved on, all in one transaction. */
+int st_append_event(Store *st, const char *instance, int64_t at, const char *kind,
+                    const char *fields) {
+  bool own;
+  int rc = own_begin(st, &own);
+  if (rc != ST_OK) return rc;
+  return own_end(st, own, append_event(st, instance, at, kind, fields));
 }
 
 void st_events_free(StEvent *v, size_t n) {
@@ -1425,6 +1628,212 @@ int st_list_events(Store *st, const char *instance, StEvent **out, size_t *n) {
   *out = v;
   *n = len;
   return ST_OK;
+}
+
+
+/* ---- checking the chains (hitlvm audit verify) ------------------------------------ */
+
+static bool audit_bad(StAudit *a, const char *instance, int64_t seq, const char *fmt, ...) {
+  if (!a->ok) return false;
+  a->ok = false;
+  snprintf(a->instance, sizeof a->instance, "%s", instance ? instance : "");
+  a->seq = seq;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(a->problem, sizeof a->problem, fmt, ap);
+  va_end(ap);
+  return false;
+}
+
+static int audit_instance(Store *st, const char *id, StAudit *a) {
+  Bind b;
+  sqlite3_stmt *s = start(st, Q_LIST_EVENTS_HASHED, &b);
+  if (!s) return st->start_rc;
+  b_text(&b, 1, id);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_audit");
+  char prev[65] = "", hash[65];
+  int64_t expect = 1;
+  int rc = ST_OK, r;
+  while ((r = next_row(st, s, "st_audit", &rc)) > 0) {
+    int64_t seq = sqlite3_column_int64(s, 0), at = sqlite3_column_int64(s, 1);
+    const char *kind = (const char *)sqlite3_column_text(s, 2);
+    const char *fields = (const char *)sqlite3_column_text(s, 3);
+    const char *stored = (const char *)sqlite3_column_text(s, 4);
+    a->events++;
+    if (a->ok && seq != expect) {
+      if (seq > expect)
+        audit_bad(a, id, expect, "event %lld is missing (the log goes from %lld to %lld): deleted",
+                  (long long)expect, (long long)expect - 1, (long long)seq);
+      else
+        audit_bad(a, id, seq, "event %lld is out of order", (long long)seq);
+    }
+    if (a->ok && (!kind || !fields || !stored)) audit_bad(a, id, seq, "event %lld has no hash or no contents", (long long)seq);
+    if (a->ok && !st_event_hash(expect > 1 ? prev : NULL, id, seq, at, kind, fields, hash)) {
+      rc = oom(st);
+      break;
+    }
+    if (a->ok && strcmp(hash, stored) != 0)
+      audit_bad(a, id, seq, "event %lld (%s) does not match its hash: altered, reordered, or a link before it changed",
+                (long long)seq, kind);
+    if (stored && strlen(stored) == 64) memcpy(prev, stored, 65);
+    expect = seq + 1;
+  }
+  if (r >= 0) done(s);
+  if (rc != ST_OK || !a->ok) return rc;
+  /* the head: events removed at the end */
+  if (!(s = start(st, Q_GET_HEAD, &b))) return st->start_rc;
+  b_text(&b, 1, id);
+  int64_t head;
+  char head_hash[65];
+  if ((rc = last_link(st, s, &b, "st_audit", &head, head_hash)) != ST_OK) return rc;
+  if (head == 0)
+    audit_bad(a, id, expect, "the instance has no head record: its log was removed or forged");
+  else if (head != expect - 1)
+    audit_bad(a, id, expect - 1 + (head > expect - 1), "the log ends at event %lld but its head says %lld: %s",
+              (long long)expect - 1, (long long)head, head > expect - 1 ? "events deleted at the end" : "head altered");
+  else if (strcmp(head_hash, prev) != 0)
+    audit_bad(a, id, head, "event %lld does not match the instance's head hash", (long long)head);
+  return ST_OK;
+}
+
+static int audit_decisions(Store *st, StAudit *a) {
+  Bind b;
+  sqlite3_stmt *s = start(st, Q_EACH_DECISION_LINK, &b);
+  if (!s) return st->start_rc;
+  char prev[65] = "", hash[65];
+  int64_t expect = 1;
+  int rc = ST_OK, r;
+  while ((r = next_row(st, s, "st_audit", &rc)) > 0) {
+    int64_t seq = sqlite3_column_int64(s, 0), vid = sqlite3_column_int64(s, 1);
+    const char *stored = (const char *)sqlite3_column_text(s, 2);
+    a->decisions++;
+    if (a->ok && seq != expect)
+      audit_bad(a, NULL, expect, "decision %lld is missing from the store-wide chain", (long long)expect);
+    if (a->ok && sqlite3_column_type(s, 3) == SQLITE_NULL)
+      audit_bad(a, NULL, seq, "decision %lld: verdict %lld was deleted", (long long)seq, (long long)vid);
+    if (a->ok) {
+      StVerdict v = {sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4),
+                     (char *)sqlite3_column_text(s, 5), (char *)sqlite3_column_text(s, 6),
+                     (char *)sqlite3_column_text(s, 7), (char *)sqlite3_column_text(s, 8),
+                     (char *)sqlite3_column_text(s, 9), sqlite3_column_int64(s, 10),
+                     (char *)sqlite3_column_text(s, 11)};
+      if (!st_verdict_hash(expect > 1 ? prev : NULL, &v, hash)) {
+        rc = oom(st);
+        break;
+      }
+      if (!stored || strcmp(hash, stored) != 0)
+        audit_bad(a, v.instance, seq, "decision %lld (verdict %lld on item %lld) does not match its hash: altered",
+                  (long long)seq, (long long)vid, (long long)v.item);
+    }
+    if (stored && strlen(stored) == 64) memcpy(prev, stored, 65);
+    expect = seq + 1;
+  }
+  if (r >= 0) done(s);
+  if (rc != ST_OK || !a->ok) return rc;
+  if (!(s = start(st, Q_UNCHAINED_VERDICT, &b))) return st->start_rc;
+  int status = ST_OK;
+  if ((r = next_row(st, s, "st_audit", &status)) < 0) return status;
+  if (r && sqlite3_column_type(s, 0) != SQLITE_NULL)
+    audit_bad(a, NULL, 0, "verdict %lld is not in the decisions chain: inserted behind the store's back",
+              (long long)sqlite3_column_int64(s, 0));
+  done(s);
+  return ST_OK;
+}
+
+int st_audit(Store *st, const char *instance, StAudit *a) {
+  memset(a, 0, sizeof *a);
+  a->ok = true;
+  StInstance *v = NULL;
+  size_t n = 0;
+  int rc;
+  if (instance) {
+    v = mem_calloc(sizeof *v);
+    if (!v) return oom(st);
+    rc = st_get_instance(st, instance, v);
+    if (rc != ST_OK) {
+      mem_free(v, sizeof *v);
+      return rc;
+    }
+    n = 1;
+  } else if ((rc = st_list_instances(st, NULL, &v, &n)) != ST_OK) {
+    return rc;
+  }
+  for (size_t i = 0; rc == ST_OK && i < n; i++) {
+    a->instances++;
+    rc = audit_instance(st, v[i].id, a);
+  }
+  if (instance) {
+    st_instance_free(v);
+    mem_free(v, sizeof *v);
+  } else {
+    st_instances_free(v, n);
+  }
+  if (rc == ST_OK) rc = audit_decisions(st, a);
+  return rc;
+}
+
+/* Schema v4 on a store that has rows: chain what is there. */
+static int backfill_chains(Store *st) {
+  StInstance *v = NULL;
+  size_t n = 0;
+  int rc = st_list_instances(st, NULL, &v, &n);
+  for (size_t i = 0; rc == ST_OK && i < n; i++) {
+    StEvent *e = NULL;
+    size_t ne = 0;
+    if ((rc = st_list_events(st, v[i].id, &e, &ne)) != ST_OK) break;
+    char prev[65] = "", hash[65];
+    for (size_t k = 0; rc == ST_OK && k < ne; k++) {
+      if (!st_event_hash(k ? prev : NULL, v[i].id, e[k].seq, e[k].at, e[k].kind, e[k].fields, hash)) {
+        rc = oom(st);
+        break;
+      }
+      Bind b;
+      sqlite3_stmt *s = start(st, Q_SET_EVENT_HASH, &b);
+      if (!s) {
+        rc = st->start_rc;
+        break;
+      }
+      b_text(&b, 1, v[i].id);
+      b_int(&b, 2, e[k].seq);
+      b_text(&b, 3, hash);
+      rc = b.rc != SQLITE_OK ? bind_failed(st, &b, "chaining the events") : run(st, s, "chaining the events");
+      memcpy(prev, hash, 65);
+      if (rc == ST_OK && k + 1 == ne) {
+        if (!(s = start(st, Q_PUT_HEAD, &b))) {
+          rc = st->start_rc;
+          break;
+        }
+        b_text(&b, 1, v[i].id);
+        b_int(&b, 2, e[k].seq);
+        b_text(&b, 3, hash);
+        rc = b.rc != SQLITE_OK ? bind_failed(st, &b, "chaining the events") : run(st, s, "chaining the events");
+      }
+    }
+    st_events_free(e, ne);
+  }
+  st_instances_free(v, n);
+  if (rc != ST_OK) return rc;
+  /* the verdicts, in id order */
+  Bind b;
+  sqlite3_stmt *s = start(st, Q_ALL_VERDICTS, &b);
+  if (!s) return st->start_rc;
+  StVerdict *vv = NULL;
+  size_t len = 0, cap = 0;
+  int r;
+  while ((r = next_row(st, s, "chaining the verdicts", &rc)) > 0) {
+    StVerdict *nv = grow(vv, &cap, len, sizeof *vv);
+    if (!nv) {
+      rc = oom(st);
+      break;
+    }
+    vv = nv;
+    if ((rc = read_verdict(st, s, &vv[len])) != ST_OK) break;
+    len++;
+  }
+  if (r >= 0) done(s);
+  for (size_t i = 0; rc == ST_OK && i < len; i++) rc = chain_verdict(st, &vv[i]);
+  st_verdicts_free(vv, len);
+  return rc;
 }
 
 /* ---- the action journal --------------------------------------------------------- */

@@ -229,5 +229,51 @@ codes=$(cat rc.same1 rc.same2 rc.same3 rc.same4 | sort | tr -d '\n')
 check "one reviewer voting four times at once: one vote ($codes)" \
   eval '[ "$codes" = "2223" ] && [ "$(sqlite3 "$DB" "select count(*) from verdicts where item = $ITEM")" = 1 ]'
 
+# ---- the tamper-evident log: audit verify ----------------------------------------------
+hv audit verify
+check "audit verify: every chain holds (exit 0)" eval 'status_is 0 && out_has "verified"'
+hv audit verify "$RACEINST" --json
+check "audit verify INSTANCE --json" jq_is '[.ok, .instances, .first_bad]' '[true,1,null]'
+expect_bad() {   # NAME WANT-IN-STDERR: audit verify exits 2 naming the bad link
+  hv audit verify
+  if [ "$rc" -eq 2 ] && err_has "$2"; then ok "$1"; else not_ok "$1 (status $rc)"; fi
+}
+# each tampering on a copy of the store
+tamper() {   # NAME WANT SQL
+  cp "$DB" clean.db
+  sqlite3 "$DB" "$3"
+  expect_bad "$1" "$2"
+  cp clean.db "$DB"; rm -f "$DB-wal" "$DB-shm"
+}
+I=$RACEINST
+tamper "altered event fields are detected" "instance $I: event 1 (started) does not match" \
+  "UPDATE events SET fields = replace(fields, '77.0', '7.0') WHERE instance = '$I' AND seq = 1"
+tamper "an altered time is detected" "event 3" \
+  "UPDATE events SET at = at + 1 WHERE instance = '$I' AND seq = 3"
+tamper "a deleted middle event is detected" "event 2 is missing" \
+  "DELETE FROM events WHERE instance = '$I' AND seq = 2"
+tamper "a deleted last event is detected" "events deleted at the end" \
+  "DELETE FROM events WHERE instance = '$I' AND seq = (SELECT max(seq) FROM events WHERE instance = '$I')"
+tamper "reordered events are detected" "event 3" \
+  "UPDATE events SET seq = -1 WHERE instance = '$I' AND seq = 3; UPDATE events SET seq = 3 WHERE instance = '$I' AND seq = 4; UPDATE events SET seq = 4 WHERE instance = '$I' AND seq = -1"
+tamper "an altered event with a recomputed-looking hash (copied from another row) is detected" "does not match" \
+  "UPDATE events SET fields = (SELECT fields FROM events WHERE instance = '$I' AND seq = 4), hash = (SELECT hash FROM events WHERE instance = '$I' AND seq = 4) WHERE instance = '$I' AND seq = 3"
+tamper "an altered verdict row is detected" "verdict" \
+  "UPDATE verdicts SET reviewer = 'mallory' WHERE id = (SELECT min(id) FROM verdicts WHERE item = $RACE)"
+tamper "a deleted verdict row is detected" "was deleted" \
+  "DELETE FROM verdicts WHERE id = (SELECT min(id) FROM verdicts WHERE item = $RACE)"
+tamper "a verdict inserted behind the store's back is detected" "not in the decisions chain" \
+  "INSERT INTO verdicts(item, instance, verdict, reviewer, at) VALUES ($RACE, '$I', 'approve', 'ghost', 1)"
+tamper "reordered decisions are detected" "does not match" \
+  "UPDATE decisions SET verdict = -verdict WHERE seq IN (1, 2); UPDATE decisions SET verdict = (SELECT -verdict FROM decisions WHERE seq = 2) WHERE seq = 1 AND verdict < 0; UPDATE decisions SET verdict = (SELECT min(id) FROM verdicts) WHERE verdict < 0"
+tamper "a deleted head is detected" "no head record" \
+  "DELETE FROM heads WHERE instance = '$I'"
+hv audit verify
+check "after the tampering tests the store verifies again" status_is 0
+hv audit verify 0000000000000000
+check "audit verify of an unknown instance: exit 2" eval 'status_is 2 && err_has "unknown instance"'
+hv audit check
+check "audit without verify: exit 2" status_is 2
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

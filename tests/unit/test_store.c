@@ -571,8 +571,9 @@ static void test_items(void **state) {
 
 /* the schema version this build writes, and the SQL that takes a store of
  * this version back to version 2 (to test the migrations from older ones) */
-#define SCHEMA_V 3
-#define BACK_TO_V2 "DROP TABLE memberships; DROP TABLE reviewers; DROP TABLE groups; " \
+#define SCHEMA_V 4
+#define BACK_TO_V2 "DROP TABLE heads; DROP TABLE decisions; ALTER TABLE events DROP COLUMN hash; " \
+                   "DROP TABLE memberships; DROP TABLE reviewers; DROP TABLE groups; " \
                    "DROP INDEX verdicts_vote; ALTER TABLE verdicts DROP COLUMN signature; "
 
 static void test_verdicts(void **state) {
@@ -1164,6 +1165,25 @@ static void test_versions(void **state) {
   st_instance_free(&got);
   StThreshold t = {(char *)"refund", (char *)"issue_refund", 0.9, 0.99, 120, 500};
   assert_int_equal(st_put_threshold(st, &t), ST_OK);
+  st_close(st);
+
+  /* a version 3 store with events and verdicts: v4 chains them */
+  remove_db(path);
+  st = populated();
+  st_close(st);
+  assert_int_equal(sql("DROP TABLE heads; DROP TABLE decisions; ALTER TABLE events DROP COLUMN hash; "
+                       "UPDATE meta SET value = 3 WHERE key = 'schema_version'"), 0);
+  st = open_store();
+  StAudit a;
+  assert_int_equal(st_audit(st, NULL, &a), ST_OK);
+  assert_true(a.ok);
+  assert_true(a.events > 0 && a.decisions > 0);
+  st_close(st);
+  assert_int_equal(sql("UPDATE events SET kind = 'x' WHERE seq = 1"), 0);
+  st = open_store();
+  assert_int_equal(st_audit(st, NULL, &a), ST_OK);
+  assert_false(a.ok);
+  assert_int_equal(a.seq, 1);
   st_close(st);
 
   /* somebody else's database */
