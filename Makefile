@@ -5,6 +5,7 @@
 #   make check    deps, build, every test, then the whole suite again under ASan+UBSan
 #   make demo     a refund playbook suspended, shown, approved by a second person
 #   make bench    performance ratios (bench/RESULTS.md)
+#   make sim      the calibration simulation, 10,000 calls (docs/calibration.md)
 #   make clean
 #
 # A second configuration builds in its own folder:
@@ -55,9 +56,20 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) \
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check test test-unit test-lang test-cli test-stress test-fail-alloc test-crash bench clean demo
+# libhitl.so: the same sources compiled -fPIC with hidden visibility (only
+# include/hitl.h's names are exported, and include/hitl.map keeps them to
+# hitl_*), versioned: libhitl.so -> libhitl.so.0 (the soname) -> libhitl.so.0.1.0
+# (the version is hitl.h's HITL_VERSION_STRING; the soname its major number)
+HITL_VERSION := $(shell sed -n 's/^\#define HITL_VERSION_STRING "\(.*\)"/\1/p' include/hitl.h)
+SO_VERSION := $(HITL_VERSION)
+SO_MAJOR := $(firstword $(subst ., ,$(HITL_VERSION)))
+PIC_OBJ  := $(LIB_OBJ:$(BUILD)/obj/%=$(BUILD)/pic/%)
+SO_FILE  := $(LIBDIR)/libhitl.so.$(SO_VERSION)
+SO_LINKS := $(LIBDIR)/libhitl.so.$(SO_MAJOR) $(LIBDIR)/libhitl.so
+
+.PHONY: all deps check test test-unit test-lang test-cli test-stress test-fail-alloc test-embed test-crash bench clean demo install
 HAVE_HITLVM := $(wildcard vm/hitlvm.c)
-all: deps $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(LIBDIR)/libhitl.a
+all: deps $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(LIBDIR)/libhitl.a $(SO_LINKS)
 
 # ---- dependencies ---------------------------------------------------------
 # tool-or-pkg-config-name:debian-package
@@ -99,7 +111,26 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/pic/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(GEN_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/pic/%.o: %.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
 # ---- products -------------------------------------------------------------
+$(SO_FILE): $(PIC_OBJ) include/hitl.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libhitl.so.$(SO_MAJOR) -Wl,--version-script=include/hitl.map \
+	  $(if $(SAN),,-Wl,--no-undefined) -Wl,--as-needed $(LDFLAGS) -o $@ $(PIC_OBJ) $(LDLIBS)
+
+$(LIBDIR)/libhitl.so.$(SO_MAJOR): $(SO_FILE)
+	ln -sf $(notdir $<) $@
+
+$(LIBDIR)/libhitl.so: $(LIBDIR)/libhitl.so.$(SO_MAJOR)
+	ln -sf $(notdir $<) $@
+
 $(LIBDIR)/libhitl.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -112,6 +143,23 @@ $(BINDIR)/hitlvm: $(HITLVM_SRC:%.c=$(BUILD)/obj/%.o) $(LIBDIR)/libhitl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# ---- install ----------------------------------------------------------------
+#   make install PREFIX=/opt/hitl [DESTDIR=/tmp/stage]
+# bin/hitlc, bin/hitlvm, lib/libhitl.a, lib/libhitl.so* (with the soname
+# links), include/hitl.h, lib/pkgconfig/hitl.pc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIBDIR)/libhitl.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SO_FILE) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libhitl.so.$(SO_VERSION) $(DESTDIR)$(PREFIX)/lib/libhitl.so.$(SO_MAJOR)
+	ln -sf libhitl.so.$(SO_MAJOR) $(DESTDIR)$(PREFIX)/lib/libhitl.so
+	install -m 644 include/hitl.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(HITL_VERSION)|' hitl.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hitl.pc
+
 # ---- tests ----------------------------------------------------------------
 # cp_compile verifies the bytecode it generates only when HITL_VERIFY_CODEGEN
 # is set (compiler/compile.h): every program a test compiles is verified.
@@ -123,7 +171,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBDIR)/libhitl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBDIR)/libhitl.a $(LDLIBS) -lcmocka
 
-test-unit: $(UNIT_BIN)
+# the C functions tests call as `from` actions, next to the test binaries
+# (test_embed finds it through the playbook's-folder rule)
+$(BUILD)/tests/libtestactions.so: tests/ffi/testactions.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -shared -fPIC $(LDFLAGS) -o $@ $<
+
+test-unit: $(UNIT_BIN) $(BUILD)/tests/libtestactions.so
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 test-lang: $(BINDIR)/hitlc $(BINDIR)/hitlvm
@@ -153,7 +207,17 @@ test-crash: $(BINDIR)/hitlc $(BINDIR)/hitlvm
 	@set -e; for t in $(CRASH_TESTS); do echo "== tests/crash/$$t.sh"; \
 	  BINDIR=$(BINDIR) bash tests/crash/$$t.sh; done
 
-test: test-unit test-lang test-cli
+# the shared library's exports, the Python binding and its examples (not
+# under the sanitizers: python3 cannot load an ASan-built libhitl.so)
+test-embed: $(SO_LINKS) $(BUILD)/tests/libtestactions.so
+	LIBDIR=$(LIBDIR) bash tests/embed/symbols.sh
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  $(MAKE) --no-print-directory -s install PREFIX="$$tmp/prefix" && \
+	  PREFIX="$$tmp/prefix" WORK="$$tmp" CC="$(CC)" bash tests/embed/install.sh
+	HITL_LIB=$(abspath $(LIBDIR)/libhitl.so) HITL_TESTACTIONS=$(abspath $(BUILD)/tests/libtestactions.so) \
+	  python3 -m unittest discover -s bindings/python
+
+test: test-unit test-lang test-cli $(if $(SAN),,test-embed)
 
 check: deps
 	$(MAKE) all
@@ -215,6 +279,13 @@ fuzz-run: fuzz $(BINDIR)/hitlc
 	$(FUZZ_BUILD)/fuzz_load -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	  $(FUZZ_BUILD)/corpus-load $(FUZZ_BUILD)/seed-load
 
+# ---- the calibration simulation (docs/calibration.md) ------------------------
+# 2,000 calls all routed to people, calibrate --apply, 8,000 more; the short
+# version runs in tests/cli/learn.sh (make check)
+.PHONY: sim
+sim: deps $(BINDIR)/hitlc $(BINDIR)/hitlvm
+	python3 tests/sim/sim.py --bindir $(BINDIR) $(SIM_ARGS)
+
 # ---- benchmarks -----------------------------------------------------------
 bench: deps all
 	bash bench/run.sh $(BINDIR)
@@ -222,4 +293,4 @@ bench: deps all
 clean:
 	rm -rf build bin lib
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/pic -name '*.d' 2>/dev/null)

@@ -17,8 +17,7 @@ static void free_cb(void *p) { mem_free(p, 0); }
 
 static Str *cstr(VM *vm, const char *s) { return str_cstr(vm, s); }
 
-/* m[key] = v with the key made from C text (m rooted by the caller) */
-static void put(VM *vm, Map *m, const char *key, Value v) {
+void vm_map_put(VM *vm, Map *m, const char *key, Value v) {
   vm_push_root(vm, v);
   Str *k = cstr(vm, key);
   vm_push_root(vm, v_obj(&k->h));
@@ -26,7 +25,34 @@ static void put(VM *vm, Map *m, const char *key, Value v) {
   vm_pop_root(vm, 2);
 }
 
-static Value text(VM *vm, const char *s) { return s ? v_obj(&cstr(vm, s)->h) : v_nil(); }
+Value vm_text(VM *vm, const char *s) { return s ? v_obj(&cstr(vm, s)->h) : v_nil(); }
+
+Str *vm_call_title(VM *vm, const char *prefix, const char *action, Value args) {
+  StrBuf b;
+  strbuf_init(vm, &b);
+  strbuf_printf(&b, "%s%s(", prefix, action);
+  Map *am = AS_MAP(args);
+  for (uint32_t i = 0; i < am->n; i++) {
+    if (i) strbuf_add(&b, ", ", 2);
+    val_json(&b, am->e[i].val, false);
+  }
+  strbuf_addc(&b, ')');
+  return strbuf_done(&b);
+}
+
+/* an event whose fields are {key: json} */
+static void event_with(VM *vm, const char *kind, const char *key, const char *json) {
+  if (!vm->ev_fn) return;
+  size_t n = strlen(json) + strlen(key) + 8;
+  char *ev = mem_alloc(n);
+  if (!ev) vm_oom(vm, "out of memory");
+  snprintf(ev, n, "{\"%s\":%s}", key, json);
+  vm->ev_fn(vm->ev_user, kind, ev);
+  mem_free(ev, n);
+}
+
+
+static void checkpoint_event(VM *vm) { event_with(vm, "checkpoint", "payload", vm->pending_json); }
 
 /* ---- the outcome ----------------------------------------------------------- */
 
@@ -38,14 +64,7 @@ static void set_error_outcome(VM *vm, Value err) {
   vm->error_json = vm_value_to_json(vm, err);
   vm->status = VM_FAILED;
   vm->finished = true;
-  if (vm->ev_fn) {
-    size_t n = strlen(vm->error_json) + 16;
-    char *ev = mem_alloc(n);
-    if (!ev) vm_oom(vm, "out of memory");
-    snprintf(ev, n, "{\"error\":%s}", vm->error_json);
-    vm->ev_fn(vm->ev_user, "failed", ev);
-    mem_free(ev, n);
-  }
+  event_with(vm, "failed", "error", vm->error_json);
 }
 
 void vm_fail_memory(VM *vm) {
@@ -74,14 +93,7 @@ void vm_complete(VM *vm, Value r) {
   vm->result_json = vm_value_to_json(vm, r);
   vm->status = VM_COMPLETED;
   vm->finished = true;
-  if (vm->ev_fn) {
-    size_t n = strlen(vm->result_json) + 16;
-    char *ev = mem_alloc(n);
-    if (!ev) vm_oom(vm, "out of memory");
-    snprintf(ev, n, "{\"result\":%s}", vm->result_json);
-    vm->ev_fn(vm->ev_user, "completed", ev);
-    mem_free(ev, n);
-  }
+  event_with(vm, "completed", "result", vm->result_json);
 }
 
 bool vm_start(VM *vm) {
@@ -99,9 +111,9 @@ bool vm_start(VM *vm) {
   vm_push_root(vm, evv);
   /* each map goes into the rooted event before the next allocation */
   Map *in = map_new(vm, m->nglobals);
-  put(vm, ev, "input", v_obj(&in->h));
+  vm_map_put(vm, ev, "input", v_obj(&in->h));
   Map *pa = map_new(vm, 4);
-  put(vm, ev, "params", v_obj(&pa->h));
+  vm_map_put(vm, ev, "params", v_obj(&pa->h));
   for (uint32_t i = 0; i < m->nglobals; i++) {
     Str *k = cstr(vm, m->globals[i].name);
     vm_push_root(vm, v_obj(&k->h));
@@ -203,7 +215,7 @@ void vm_log(VM *vm, Value v) {
   Map *ev = map_new(vm, 1);
   Value evv = v_obj(&ev->h);
   vm_push_root(vm, evv);
-  put(vm, ev, "message", v_obj(&s->h));
+  vm_map_put(vm, ev, "message", v_obj(&s->h));
   vm_event_value(vm, "log", evv);
   vm_pop_root(vm, 2);
 }
@@ -213,8 +225,8 @@ static void step_event(VM *vm, Value name, const char *phase) {
   Map *ev = map_new(vm, 2);
   Value evv = v_obj(&ev->h);
   vm_push_root(vm, evv);
-  put(vm, ev, "name", name);
-  put(vm, ev, "phase", text(vm, phase));
+  vm_map_put(vm, ev, "name", name);
+  vm_map_put(vm, ev, "phase", vm_text(vm, phase));
   vm_event_value(vm, "step", evv);
   vm_pop_root(vm, 1);
 }
@@ -258,10 +270,10 @@ void vm_checkpoint(VM *vm, uint16_t site) {
   Map *p = map_new(vm, 8);
   Value pv = v_obj(&p->h);
   vm_push_root(vm, pv);
-  put(vm, p, "title", v_obj(&str_of(vm, vals[0])->h));
-  put(vm, p, "step", vm->nsteps ? vm->steps[vm->nsteps - 1].name : v_nil());
+  vm_map_put(vm, p, "title", v_obj(&str_of(vm, vals[0])->h));
+  vm_map_put(vm, p, "step", vm->nsteps ? vm->steps[vm->nsteps - 1].name : v_nil());
   Map *show = map_new(vm, c->nshow);
-  put(vm, p, "show", v_obj(&show->h));
+  vm_map_put(vm, p, "show", v_obj(&show->h));
   for (uint16_t i = 0; i < c->nshow; i++) {
     Str *k = cstr(vm, c->show_labels[i]);
     vm_push_root(vm, v_obj(&k->h));
@@ -269,19 +281,19 @@ void vm_checkpoint(VM *vm, uint16_t site) {
     vm_pop_root(vm, 1);
   }
   List *ed = list_new(vm, c->nedits);
-  put(vm, p, "editable", v_obj(&ed->h));
+  vm_map_put(vm, p, "editable", v_obj(&ed->h));
   for (uint16_t i = 0; i < c->nedits; i++) {
-    Value name = text(vm, c->edits[i].name);   /* list_push roots it while growing */
+    Value name = vm_text(vm, c->edits[i].name);   /* list_push roots it while growing */
     list_push(vm, ed, name);
   }
-  put(vm, p, "by", text(vm, c->by));
-  put(vm, p, "quorum", v_int(c->quorum ? c->quorum : 1));
+  vm_map_put(vm, p, "by", vm_text(vm, c->by));
+  vm_map_put(vm, p, "quorum", v_int(c->quorum ? c->quorum : 1));
   if (c->timeout >= 0) {
     char iso[32];
     iso_time(time(NULL) + (time_t)c->timeout, iso);
-    put(vm, p, "deadline", text(vm, iso));
+    vm_map_put(vm, p, "deadline", vm_text(vm, iso));
   } else {
-    put(vm, p, "deadline", v_nil());
+    vm_map_put(vm, p, "deadline", v_nil());
   }
   vm->sp -= 1u + c->nshow;
   vm->pending = pv;
@@ -290,14 +302,7 @@ void vm_checkpoint(VM *vm, uint16_t site) {
   vm->pending_json = vm_value_to_json(vm, pv);
   vm_pop_root(vm, 1);
   vm->status = VM_SUSPENDED;
-  if (vm->ev_fn) {
-    size_t n = strlen(vm->pending_json) + 32;
-    char *ev = mem_alloc(n);
-    if (!ev) vm_oom(vm, "out of memory");
-    snprintf(ev, n, "{\"payload\":%s}", vm->pending_json);
-    vm->ev_fn(vm->ev_user, "checkpoint", ev);
-    mem_free(ev, n);
-  }
+  checkpoint_event(vm);
 }
 
 /* ---- actions --------------------------------------------------------------- */
@@ -308,34 +313,25 @@ static void action_event(VM *vm, const BcAction *a, Value args, Value conf, Valu
   Map *ev = map_new(vm, 8);
   Value evv = v_obj(&ev->h);
   vm_push_root(vm, evv);
-  put(vm, ev, "name", text(vm, a->name));
-  put(vm, ev, "args", args);
-  put(vm, ev, "route", text(vm, route));
-  put(vm, ev, "rule", rule_line >= 0 ? v_int(rule_line) : v_nil());
-  put(vm, ev, "queue", v_int(queue));
-  put(vm, ev, "confidence", conf);
-  if (because.t != V_NIL) put(vm, ev, "because", because);
-  put(vm, ev, key, outcome);
+  vm_map_put(vm, ev, "name", vm_text(vm, a->name));
+  vm_map_put(vm, ev, "args", args);
+  vm_map_put(vm, ev, "route", vm_text(vm, route));
+  vm_map_put(vm, ev, "rule", rule_line >= 0 ? v_int(rule_line) : v_nil());
+  vm_map_put(vm, ev, "queue", v_int(queue));
+  vm_map_put(vm, ev, "confidence", conf);
+  if (because.t != V_NIL) vm_map_put(vm, ev, "because", because);
+  vm_map_put(vm, ev, key, outcome);
   vm_event_value(vm, "action", evv);
   vm_pop_root(vm, 1);
 }
 
-static void checkpoint_event(VM *vm) {
-  if (!vm->ev_fn) return;
-  size_t n = strlen(vm->pending_json) + 32;
-  char *ev = mem_alloc(n);
-  if (!ev) vm_oom(vm, "out of memory");
-  snprintf(ev, n, "{\"payload\":%s}", vm->pending_json);
-  vm->ev_fn(vm->ev_user, "checkpoint", ev);
-  mem_free(ev, n);
-}
 
 static void alert_event(VM *vm, const char *message) {
   if (!vm->ev_fn) return;
   Map *ev = map_new(vm, 1);
   Value evv = v_obj(&ev->h);
   vm_push_root(vm, evv);
-  put(vm, ev, "message", text(vm, message));
+  vm_map_put(vm, ev, "message", vm_text(vm, message));
   vm_event_value(vm, "alert", evv);
   vm_pop_root(vm, 1);
 }
@@ -347,29 +343,19 @@ static void in_doubt(VM *vm, uint16_t site, Value args, const char *extra_json) 
   Map *p = map_new(vm, 10);
   Value pv = v_obj(&p->h);
   vm_push_root(vm, pv);
-  /* title: name("arg", 1) with each argument as json_encode writes it */
-  StrBuf b;
-  strbuf_init(vm, &b);
-  strbuf_printf(&b, "In doubt: %s(", a->name);
-  Map *am = AS_MAP(args);
-  for (uint32_t i = 0; i < am->n; i++) {
-    if (i) strbuf_add(&b, ", ", 2);
-    val_json(&b, am->e[i].val, false);
-  }
-  strbuf_addc(&b, ')');
-  put(vm, p, "title", v_obj(&strbuf_done(&b)->h));
-  put(vm, p, "step", vm->nsteps ? vm->steps[vm->nsteps - 1].name : v_nil());
-  put(vm, p, "kind", text(vm, "in_doubt"));
-  put(vm, p, "action", text(vm, a->name));
-  put(vm, p, "args", args);
+  vm_map_put(vm, p, "title", v_obj(&vm_call_title(vm, "In doubt: ", a->name, args)->h));
+  vm_map_put(vm, p, "step", vm->nsteps ? vm->steps[vm->nsteps - 1].name : v_nil());
+  vm_map_put(vm, p, "kind", vm_text(vm, "in_doubt"));
+  vm_map_put(vm, p, "action", vm_text(vm, a->name));
+  vm_map_put(vm, p, "args", args);
   List *ed = list_new(vm, 1);
-  put(vm, p, "editable", v_obj(&ed->h));
-  Value rname = text(vm, "result");
+  vm_map_put(vm, p, "editable", v_obj(&ed->h));
+  Value rname = vm_text(vm, "result");
   list_push(vm, ed, rname);
-  put(vm, p, "by", v_nil());
-  put(vm, p, "quorum", v_int(1));
-  put(vm, p, "deadline", v_nil());
-  put(vm, p, "reason", text(vm, "the action was started before a crash and never reported back: "
+  vm_map_put(vm, p, "by", v_nil());
+  vm_map_put(vm, p, "quorum", v_int(1));
+  vm_map_put(vm, p, "deadline", v_nil());
+  vm_map_put(vm, p, "reason", vm_text(vm, "the action was started before a crash and never reported back: "
                                  "approve calls it again, modify with result=VALUE records that it "
                                  "happened, reject makes the call fail"));
   if (extra_json) {

@@ -9,8 +9,16 @@
 #include <sys/mman.h>
 #endif
 
-static long fail_countdown = -1;   /* -1: not initialised from the environment */
-static unsigned long n_allocs;
+/* Per thread, so instances on distinct threads share no mutable state
+ * (include/hitl.h); initial-exec keeps the access one instruction in the
+ * shared library too. */
+#if defined(__GNUC__)
+#define MEM_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+#else
+#define MEM_TLS _Thread_local
+#endif
+static MEM_TLS long fail_countdown = -1;   /* -1: not initialised from the environment */
+static MEM_TLS unsigned long n_allocs;
 
 static void mem_init_env(void) {
   if (fail_countdown != -1) return;

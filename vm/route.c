@@ -16,15 +16,6 @@
 #include "route.h"
 #include "vm_internal.h"
 
-static Value text(VM *vm, const char *s) { return s ? v_obj(&str_cstr(vm, s)->h) : v_nil(); }
-
-static void put(VM *vm, Map *m, const char *key, Value v) {
-  vm_push_root(vm, v);
-  Str *k = str_cstr(vm, key);
-  vm_push_root(vm, v_obj(&k->h));
-  map_set(vm, m, k, v);
-  vm_pop_root(vm, 2);
-}
 
 static double effective_threshold(VM *vm, uint16_t action) {
   if (vm->calibrated && !isnan(vm->calibrated[action])) return vm->calibrated[action];
@@ -41,8 +32,8 @@ static void alert(VM *vm, const char *message, uint32_t line) {
   Map *ev = map_new(vm, 2);
   Value evv = v_obj(&ev->h);
   vm_push_root(vm, evv);
-  put(vm, ev, "message", text(vm, message));
-  put(vm, ev, "line", line ? v_int(line) : v_nil());
+  vm_map_put(vm, ev, "message", vm_text(vm, message));
+  vm_map_put(vm, ev, "line", line ? v_int(line) : v_nil());
   vm_event_value(vm, "alert", evv);
   vm_pop_root(vm, 1);
 }
@@ -88,22 +79,22 @@ bool vm_route(VM *vm, uint16_t site, const Value *argv, Value args, Value conf, 
   Map *rm = map_new(vm, 8);
   out->risk = v_obj(&rm->h);
   vm_push_root(vm, out->risk);
-  put(vm, rm, "irreversible", v_bool(a->irreversible));
-  put(vm, rm, "blast", v_int(blast));
-  put(vm, rm, "compliance", text(vm, a->compliance));
-  put(vm, rm, "confidence", v_float(confidence));
-  put(vm, rm, "threshold", v_float(threshold));
-  put(vm, rm, "risk", v_float(risk));
-  put(vm, rm, "queue", v_int(queue));
+  vm_map_put(vm, rm, "irreversible", v_bool(a->irreversible));
+  vm_map_put(vm, rm, "blast", v_int(blast));
+  vm_map_put(vm, rm, "compliance", vm_text(vm, a->compliance));
+  vm_map_put(vm, rm, "confidence", v_float(confidence));
+  vm_map_put(vm, rm, "threshold", v_float(threshold));
+  vm_map_put(vm, rm, "risk", v_float(risk));
+  vm_map_put(vm, rm, "queue", v_int(queue));
 
   if (!closed) {
     Value ctx[BC_RULE_NPARAMS];
-    ctx[0] = text(vm, a->name);
+    ctx[0] = vm_text(vm, a->name);
     vm_push_root(vm, ctx[0]);
     ctx[1] = args;
     ctx[2] = v_bool(a->irreversible);
     ctx[3] = v_int(blast);
-    ctx[4] = text(vm, a->compliance);
+    ctx[4] = vm_text(vm, a->compliance);
     vm_push_root(vm, ctx[4]);
     ctx[5] = v_float(confidence);
     ctx[6] = v_float(threshold);
@@ -151,45 +142,36 @@ Value vm_route_payload(VM *vm, uint16_t site, const Route *r, Value args, Value 
   Map *p = map_new(vm, 14);
   Value pv = v_obj(&p->h);
   vm_push_root(vm, pv);
-  StrBuf b;
-  strbuf_init(vm, &b);
-  strbuf_printf(&b, "%s(", a->name);
-  Map *am = AS_MAP(args);
-  for (uint32_t i = 0; i < am->n; i++) {
-    if (i) strbuf_add(&b, ", ", 2);
-    val_json(&b, am->e[i].val, false);
-  }
-  strbuf_addc(&b, ')');
-  put(vm, p, "title", v_obj(&strbuf_done(&b)->h));
-  put(vm, p, "step", vm->nsteps ? vm->steps[vm->nsteps - 1].name : v_nil());
-  put(vm, p, "action", text(vm, a->name));
-  put(vm, p, "args", args);
-  put(vm, p, "risk", r->risk);
-  put(vm, p, "confidence", conf);
-  put(vm, p, "because", because);
+  vm_map_put(vm, p, "title", v_obj(&vm_call_title(vm, "", a->name, args)->h));
+  vm_map_put(vm, p, "step", vm->nsteps ? vm->steps[vm->nsteps - 1].name : v_nil());
+  vm_map_put(vm, p, "action", vm_text(vm, a->name));
+  vm_map_put(vm, p, "args", args);
+  vm_map_put(vm, p, "risk", r->risk);
+  vm_map_put(vm, p, "confidence", conf);
+  vm_map_put(vm, p, "because", because);
   Map *rm = map_new(vm, 2);
-  put(vm, p, "rule", v_obj(&rm->h));
-  put(vm, rm, "line", rule ? v_int(rule->line) : v_nil());
-  put(vm, rm, "text", text(vm, rule ? rule->text : r->why));
+  vm_map_put(vm, p, "rule", v_obj(&rm->h));
+  vm_map_put(vm, rm, "line", rule ? v_int(rule->line) : v_nil());
+  vm_map_put(vm, rm, "text", vm_text(vm, rule ? rule->text : r->why));
   List *ed = list_new(vm, a->nparams);
-  put(vm, p, "editable", v_obj(&ed->h));
+  vm_map_put(vm, p, "editable", v_obj(&ed->h));
   for (uint16_t i = 0; i < a->nparams; i++) {
     if (i < 64 && !(a->editable >> i & 1)) continue;
-    Value name = text(vm, a->params[i].name);
+    Value name = vm_text(vm, a->params[i].name);
     list_push(vm, ed, name);
   }
   const BcRoute *route = rule ? &rule->route : NULL;
-  put(vm, p, "by", text(vm, route ? route->by : NULL));
-  put(vm, p, "quorum", v_int(route && route->quorum ? route->quorum : 1));
+  vm_map_put(vm, p, "by", vm_text(vm, route ? route->by : NULL));
+  vm_map_put(vm, p, "quorum", v_int(route && route->quorum ? route->quorum : 1));
   if (route && route->timeout > 0) {
     char iso[32];
     time_t t = time(NULL) + (time_t)route->timeout;
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    put(vm, p, "deadline", text(vm, iso));
+    vm_map_put(vm, p, "deadline", vm_text(vm, iso));
   } else {
-    put(vm, p, "deadline", v_nil());
+    vm_map_put(vm, p, "deadline", v_nil());
   }
   vm_pop_root(vm, 1);
   return pv;

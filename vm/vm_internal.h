@@ -112,6 +112,12 @@ bool vm_error_is(Value err, const char *kind);
 Value vm_make_error(VM *vm, const char *kind, const char *msg, size_t len, uint32_t line);
 void vm_grow_stack(VM *vm, size_t need);
 
+/* calls.c: small builders for payloads and events */
+void vm_map_put(VM *vm, Map *m, const char *key, Value v);   /* m rooted by the caller */
+Value vm_text(VM *vm, const char *s);                        /* nil for NULL */
+/* "PREFIX action(arg, …)" with each argument as json_encode writes it (§6) */
+Str *vm_call_title(VM *vm, const char *prefix, const char *action, Value args);
+
 /* interp.c */
 VmStatus vm_execute(VM *vm);
 /* Run function fi with args to its return, nested inside the running

@@ -1,0 +1,246 @@
+"""bindings/python/test_hitl.py — the Python binding, as an agent would use
+it: compile, bind Python functions, checkpoints, snapshots restored in a
+fresh instance and in another process (the examples), errors as HitlError,
+`from` actions through libffi.  Run by `make check`:
+
+    HITL_LIB=lib/libhitl.so python3 -m unittest discover bindings/python
+
+HITL_TESTACTIONS names libtestactions.so (tests/ffi/testactions.c) for the
+`from` test; without it that test is skipped."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+import hitl
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+ACTIONS = """playbook acts "actions bound by Python"
+input { order: string }
+action lookup(id: string) -> map
+action score(o: map) -> float
+let o = lookup(order)
+return {o: o, s: score(o)}
+"""
+
+REFUND = """playbook refund "refund with approval"
+input {
+  order: string
+  amount: float
+}
+action issue_refund(order: string, amount: float) -> map { irreversible }
+rules {
+  when approved -> auto
+  otherwise -> approve
+}
+checkpoint "Refund {amount} for {order}?" {
+  show order, amount
+  edit amount
+} approve {
+  let r = issue_refund(order, amount)
+}
+return {refunded: amount}
+"""
+
+
+class TestBasics(unittest.TestCase):
+    def test_version(self):
+        self.assertRegex(hitl.version(), r"^\d+\.\d+\.\d+$")
+
+    def test_compile_error(self):
+        with self.assertRaises(hitl.HitlError) as cm:
+            hitl.Program.compile('playbook p "x"\nreturn y\n', name="bad.hitl")
+        e = cm.exception
+        self.assertEqual(e.kind, "compile")
+        self.assertEqual(e.line, 2)
+        self.assertIn("bad.hitl:2:", e.message)
+
+    def test_load_bytes(self):
+        p = hitl.Program.compile('playbook sum "s"\ninput { n: int }\nreturn n + 1\n')
+        self.assertEqual(p.name, "sum")
+        q = hitl.Program.load(p.bytes)
+        self.assertEqual(p.hash, q.hash)
+        run = hitl.Instance(q)
+        self.assertEqual(run.start({"n": 41}), hitl.COMPLETED)
+        self.assertEqual(run.result, 42)
+        with self.assertRaises(hitl.HitlError) as cm:
+            hitl.Program.load(b"\x7fHBC garbage")
+        self.assertEqual(cm.exception.kind, "load")
+
+
+class TestActions(unittest.TestCase):
+    def setUp(self):
+        self.prog = hitl.Program.compile(ACTIONS, name="acts.hitl")
+
+    def test_bind_python_functions(self):
+        run = hitl.Instance(self.prog)
+        seen = []
+
+        @run.action()
+        def lookup(id):
+            seen.append(id)
+            return {"id": id, "total": 120.5}
+
+        run.bind("score", lambda o: o["total"] / 241)
+        self.assertEqual(run.start({"order": "A-1"}), hitl.COMPLETED)
+        self.assertEqual(run.result, {"o": {"id": "A-1", "total": 120.5}, "s": 0.5})
+        self.assertEqual(seen, ["A-1"])
+
+    def test_exception_is_action_error(self):
+        run = hitl.Instance(self.prog)
+
+        def lookup(id):
+            raise RuntimeError(f"order {id} is not in the database")
+
+        run.bind("lookup", lookup)
+        self.assertEqual(run.start({"order": "Z-9"}), hitl.FAILED)
+        self.assertEqual(run.error.kind, "action")
+        self.assertIn("order Z-9 is not in the database", run.error.message)
+        self.assertEqual(run.error.line, 5)
+        self.assertIsInstance(run.action_errors[0], RuntimeError)
+
+    def test_unbound_and_default(self):
+        run = hitl.Instance(self.prog)
+        self.assertEqual(run.start({"order": "A-1"}), hitl.FAILED)
+        self.assertIn("no binding for action 'lookup'", run.error.message)
+        run = hitl.Instance(self.prog)
+        calls = []
+        run.bind_default(lambda name, args: calls.append(name) or ({"x": 1} if name == "lookup" else 0.25))
+        self.assertEqual(run.start({"order": "A-1"}), hitl.COMPLETED)
+        self.assertEqual(calls, ["lookup", "score"])
+        with self.assertRaises(hitl.HitlError):
+            run.bind("nosuch", lambda: 1)
+
+    def test_refusals_raise(self):
+        run = hitl.Instance(self.prog)
+        with self.assertRaises(hitl.HitlError) as cm:
+            run.start({"order": 5})
+        self.assertEqual(cm.exception.kind, "input")
+        self.assertIsNone(run.status)
+
+    def test_mocks_and_events(self):
+        run = hitl.Instance(self.prog)
+        run.bind_mocks({"lookup": {"id": "A-1"}, "score": {"results": [0.9]}})
+        kinds = []
+        run.on_event(lambda kind, fields: kinds.append(kind))
+        self.assertEqual(run.start({"order": "A-1"}), hitl.COMPLETED)
+        self.assertEqual(run.result, {"o": {"id": "A-1"}, "s": 0.9})
+        self.assertIn("action", kinds)
+
+    def test_threads(self):
+        prog = hitl.Program.compile('playbook t "t"\ninput { n: int }\naction tick() -> int\n'
+                                    'let s = 0\nfor i in range(n) { s = s + tick() }\nreturn s\n')
+        results = []
+
+        def work(n):
+            run = hitl.Instance(prog)
+            run.bind("tick", lambda: 1)
+            run.start({"n": n})
+            results.append(run.result == n)
+
+        threads = [threading.Thread(target=work, args=(200 + i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, [True] * 4)
+
+
+class TestCheckpoints(unittest.TestCase):
+    def test_suspend_snapshot_restore(self):
+        prog = hitl.Program.compile(REFUND)
+        run = hitl.Instance(prog)
+        run.bind("issue_refund", lambda order, amount: {"ok": True})
+        self.assertEqual(run.start({"order": "A-1", "amount": 120.5}), hitl.SUSPENDED)
+        item = run.pending
+        self.assertEqual(item["title"], "Refund 120.5 for A-1?")
+        self.assertEqual(item["show"], {"order": "A-1", "amount": 120.5})
+        self.assertEqual(len(run.pending_digest("i-1", 1)), 64)
+        snap = run.snapshot()
+        with self.assertRaises(hitl.HitlError) as cm:
+            run.resume("modify", edits={"order": "B"})
+        self.assertEqual(cm.exception.kind, "verdict")
+        self.assertEqual(run.status, hitl.SUSPENDED)
+
+        later = hitl.Instance.restore(hitl.Program.load(prog.bytes), snap)
+        self.assertEqual(later.pending, item)
+        paid = []
+        later.bind("issue_refund", lambda order, amount: paid.append(amount) or {"ok": True})
+        self.assertEqual(later.resume("modify", edits={"amount": 99.5}, reviewers=["bob"]), hitl.COMPLETED)
+        self.assertEqual(paid, [99.5])
+        self.assertEqual(later.result, {"refunded": 99.5})
+
+        rejected = hitl.Instance.restore(prog, snap)
+        self.assertEqual(rejected.resume("reject", reason="too much"), hitl.FAILED)
+        self.assertEqual(rejected.error.kind, "rejected")
+
+        with self.assertRaises(hitl.HitlError) as cm:
+            hitl.Instance.restore(hitl.Program.compile(ACTIONS), snap)
+        self.assertEqual(cm.exception.kind, "snapshot")
+
+
+@unittest.skipUnless(os.environ.get("HITL_TESTACTIONS"), "HITL_TESTACTIONS (libtestactions.so) not set")
+class TestFrom(unittest.TestCase):
+    def test_from_actions(self):
+        so = os.path.abspath(os.environ["HITL_TESTACTIONS"])
+        src = """playbook ffi "from"
+action add(a: int, b: int) -> int from "libtestactions.so" symbol "ta_add"
+action scale(x: float, k: float) -> float from "libtestactions.so" symbol "ta_scale"
+action negate(b: bool) -> bool from "libtestactions.so" symbol "ta_not"
+action greet(name: string) -> string from "libtestactions.so" symbol "ta_greet"
+action wrap(m: map) -> map from "libtestactions.so" symbol "ta_wrap"
+action nosym() -> int from "libtestactions.so" symbol "nope"
+let e = nil
+try { nosym() } catch err { e = err.kind }
+return [add(2, 3), scale(2.0, 0.25), negate(true), greet("py"), wrap({a: 1}), e]
+"""
+        prog = hitl.Program.compile(src, base_dir=os.path.dirname(so))
+        run = hitl.Instance(prog)
+        self.assertEqual(run.start(), hitl.COMPLETED)
+        self.assertEqual(run.result, [5, 0.5, False, "hello, py",
+                                      {"got": {"a": 1}, "bytes": 7}, "action"])
+
+
+class TestExamples(unittest.TestCase):
+    """examples/agent.py stops at a checkpoint; examples/resume.py, another
+    process, approves and the agent's action runs there."""
+
+    def run_py(self, *args):
+        env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, timeout=60)
+
+    def test_agent_then_resume(self):
+        with tempfile.TemporaryDirectory() as d:
+            a = self.run_py(os.path.join(HERE, "examples", "agent.py"), d, "A-1001")
+            self.assertEqual(a.returncode, 0, a.stderr)
+            self.assertIn("suspended", a.stdout)
+            for f in ("program.hbc", "snapshot.bin", "pending.json"):
+                self.assertTrue(os.path.exists(os.path.join(d, f)), f)
+            self.assertFalse(os.path.exists(os.path.join(d, "refunds.jsonl")))
+            with open(os.path.join(d, "pending.json")) as f:
+                item = json.load(f)
+            self.assertIn("A-1001", item["title"])
+
+            r = self.run_py(os.path.join(HERE, "examples", "resume.py"), d, "approve")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(d, "refunds.jsonl")) as f:
+                refunds = [json.loads(line) for line in f]
+            self.assertEqual(len(refunds), 1)
+            self.assertEqual(refunds[0]["order_id"], "A-1001")
+            self.assertEqual(json.loads(r.stdout.strip().splitlines()[-1])["status"], "completed")
+
+            # the same snapshot, rejected in a third process: nothing is refunded
+            r = self.run_py(os.path.join(HERE, "examples", "resume.py"), d, "reject", "not eligible")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(d, "refunds.jsonl")) as f:
+                self.assertEqual(len(f.readlines()), 1)
+            self.assertIn("not eligible", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
