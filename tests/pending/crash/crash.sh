@@ -156,6 +156,9 @@ cycles=$((cycles - 1))
 elapsed=$((SECONDS - start))
 
 # ---- after the kills: the store's state -----------------------------------
+# one command at a time, each item taken from a fresh `pending`: a refusal
+# (already decided, digest mismatch) means pending showed a stale item
+[ "$refused" = 0 ] && ok "no verdict refused" || { not_ok "$refused verdict(s) refused (exit 2):"; head -n 6 "$tmp/refused"; }
 "$HITLVM" instances --json >"$tmp/instances.json" 2>>"$tmp/err" || not_ok "hitlvm instances"
 "$HITLVM" pending --json >"$tmp/pending.json" 2>>"$tmp/err" || not_ok "hitlvm pending"
 stuck=$(jq -r '[.[] | select(.status == "running")] | length' "$tmp/instances.json")
@@ -255,5 +258,4 @@ echo "crash: seed $SEED, $cycles cycles in ${elapsed}s: $runs runs started, $ver
   "$in_doubt in-doubt items seen; $(jq length "$tmp/instances.json") instances" \
   "($(jq '[.[] | select(.status == "completed")] | length' "$tmp/instances.json") completed," \
   "$(jq '[.[] | select(.status == "failed")] | length' "$tmp/instances.json") failed)"
-if [ -s "$tmp/refused" ]; then echo "refused verdicts (exit 2):"; head -n 6 "$tmp/refused"; fi
 finish
