@@ -252,8 +252,14 @@ fuzz-run: fuzz $(BINDIR)/hitlc
 	  $(FUZZ_BUILD)/corpus-load $(FUZZ_BUILD)/seed-load
 
 # ---- benchmarks -----------------------------------------------------------
-bench: deps all
-	bash bench/run.sh $(BINDIR)
+# bench_embed's driver, linked against libhitl.so as an embedder would
+$(BUILD)/bench/embed_bench: bench/embed_bench.c include/hitl.h $(SO_LINKS)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -Iinclude $(LDFLAGS) -o $@ $< -L$(LIBDIR) -lhitl \
+	  -Wl,-rpath,$(abspath $(LIBDIR))
+
+bench: deps all $(BUILD)/bench/embed_bench $(BUILD)/tests/libtestactions.so
+	BENCH_EMBED=$(BUILD)/bench/embed_bench BENCH_TESTACTIONS=$(BUILD)/tests bash bench/run.sh $(BINDIR)
 
 clean:
 	rm -rf build bin lib
