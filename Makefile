@@ -4,6 +4,7 @@
 #   make deps     install missing build dependencies (Debian: apt-get)
 #   make check    deps, build, every test, then the whole suite again under ASan+UBSan
 #   make bench    performance ratios (bench/RESULTS.md)
+#   make sim      the calibration simulation, 10,000 calls (docs/calibration.md)
 #   make clean
 #
 # A second configuration builds in its own folder:
@@ -250,6 +251,13 @@ fuzz-run: fuzz $(BINDIR)/hitlc
 	  $(FUZZ_BUILD)/corpus-parse tests/fuzz/parse
 	$(FUZZ_BUILD)/fuzz_load -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	  $(FUZZ_BUILD)/corpus-load $(FUZZ_BUILD)/seed-load
+
+# ---- the calibration simulation (docs/calibration.md) ------------------------
+# 2,000 calls all routed to people, calibrate --apply, 8,000 more; the short
+# version runs in tests/cli/learn.sh (make check)
+.PHONY: sim
+sim: deps $(BINDIR)/hitlc $(BINDIR)/hitlvm
+	python3 tests/sim/sim.py --bindir $(BINDIR) $(SIM_ARGS)
 
 # ---- benchmarks -----------------------------------------------------------
 # bench_embed's driver, linked against libhitl.so as an embedder would

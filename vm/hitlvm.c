@@ -27,6 +27,9 @@ static const char usage_text[] =
   "       hitlvm instances [--status S]\n"
   "       hitlvm log INSTANCE\n"
   "       hitlvm expire [--now TIME]\n"
+  "       hitlvm stats\n"
+  "       hitlvm calibrate [--target T] [--min-samples N] [--apply]\n"
+  "       hitlvm export\n"
   "       hitlvm --version | --help\n"
   "\n"
   "Every command takes --store PATH (default $HITL_STORE, else ./.hitl/store.db,\n"
@@ -45,6 +48,12 @@ static const char usage_text[] =
   "  log        an instance's event log (JSON lines with --json)\n"
   "  expire     give timeout verdicts to items past their deadline (--now TIME:\n"
   "             Unix seconds or ISO 8601 UTC, default the clock)\n"
+  "  stats      per playbook and action: calls, the share routed to people, the\n"
+  "             approve / modify / reject rates, by confidence band\n"
+  "  calibrate  per action, the lowest threshold at which reviewers approved at least\n"
+  "             T (default 0.99) of the routed calls at or above it, from at least N\n"
+  "             (default 50) decisions; --apply records it for later runs\n"
+  "  export     every decision as JSON lines (context, confidence, route, verdict, edits)\n"
   "\n"
   "options of run: --input the run's input (a JSON object, default {}); --param\n"
   "override a param (a string param takes VALUE as text, any other type a JSON\n"
@@ -58,7 +67,7 @@ static const char usage_text[] =
 
 /* the commands, their positional arguments and the options each takes */
 enum { O_INPUT = 1, O_MOCK = 2, O_AS = 4, O_FUEL = 8, O_PARAM = 16, O_GROUP = 32, O_STATUS = 64,
-       O_REASON = 128, O_SET = 256, O_DIGEST = 512, O_NOW = 1024 };
+       O_REASON = 128, O_SET = 256, O_DIGEST = 512, O_NOW = 1024, O_TARGET = 2048, O_MIN = 4096 };
 static const struct Command {
   const char *name;
   int npos;
@@ -73,12 +82,12 @@ static const struct Command {
   {"instances", 0, "", O_STATUS, cmd_instances},
   {"log", 1, "INSTANCE", 0, cmd_log},
   {"expire", 0, "", O_NOW | O_FUEL, cmd_expire},
+  {"stats", 0, "", 0, cmd_stats},
+  {"calibrate", 0, "", O_TARGET | O_MIN, cmd_calibrate},
+  {"export", 0, "", 0, cmd_export},
 };
 /* TOOLS.md §2 commands that later issues bring */
 static const struct { const char *name, *when; } later[] = {
-  {"stats", "routing and calibration (issue 6)"},
-  {"calibrate", "routing and calibration (issue 6)"},
-  {"export", "routing and calibration (issue 6)"},
   {"reviewers", "the reviewer registry (issue 8)"},
 };
 
@@ -116,6 +125,7 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
     {"--store", &o->store, 0},         {"--param", NULL, O_PARAM},         {"--fuel", NULL, O_FUEL},
     {"--group", &o->group, O_GROUP},   {"--status", &o->status, O_STATUS}, {"--reason", &o->reason, O_REASON},
     {"--set", NULL, O_SET},            {"--digest", &o->digest, O_DIGEST}, {"--now", &o->now, O_NOW},
+    {"--target", &o->target, O_TARGET}, {"--min-samples", &o->min_samples, O_MIN},
   };
   int npos = 0;
   const char *first_opt[sizeof with_value / sizeof *with_value] = {0};
@@ -146,6 +156,7 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
     if (strcmp(a, "--json") == 0) { o->json = true; continue; }
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = true; continue; }
     if (strcmp(a, "--version") == 0) { o->version = true; continue; }
+    if (strcmp(a, "--apply") == 0) { o->apply = true; continue; }
 
     /* an option with a value: --opt VALUE or --opt=VALUE */
     size_t k = 0, nk = sizeof with_value / sizeof *with_value;
@@ -184,6 +195,8 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
   for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
     if (first_opt[k] && !((*cmd)->opts & with_value[k].bit))
       return usage_error("%s is not an option of %s", first_opt[k], o->command);
+  if (o->apply && strcmp(o->command, "calibrate") != 0)
+    return usage_error("--apply is not an option of %s", o->command);
   if (npos < (*cmd)->npos) return usage_error("%s needs %s", o->command, (*cmd)->pos);
   if (o->as && !o->as[0]) return usage_error("%s", "--as needs a name");
   if (o->store && !o->store[0]) return usage_error("%s", "--store needs a path");

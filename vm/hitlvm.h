@@ -9,6 +9,7 @@
  *   hitlvm_desk.c  the reviewers' desk: pending, show, resume's checks,
  *                  instances, log, expire
  *   hitlvm_out.c   output: times, items, outcomes, messages
+ *   hitlvm_learn.c stats, calibrate, export: learning from the verdicts
  *
  * No SQL here: the store is reached through st_* (vm/store.h) only.  Every
  * command returns its exit status; messages go to stderr as `hitlvm: …`. */
@@ -28,11 +29,12 @@
 enum { EXIT_COMPLETED = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SUSPENDED = 3 };
 
 typedef struct Options {
-  bool json, help, version;
+  bool json, help, version, apply;
   const char *command;
   const char *arg1, *arg2;            /* positional: PROGRAM, ITEM VERDICT, INSTANCE */
   const char *input, *mock, *as, *store;
   const char *status, *group, *reason, *digest, *now;
+  const char *target, *min_samples;   /* calibrate */
   uint64_t fuel;                      /* 0 = the VM's default */
   char **params;                      /* NAME=VALUE, pointing into argv */
   int nparams;
@@ -58,6 +60,11 @@ int cli_open_store(Cli *c);           /* EXIT_COMPLETED or EXIT_USAGE after a me
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define CLI_PRINTF(a, b)
+/* ---- hitlvm_learn.c ----------------------------------------------------------- */
+int cmd_stats(Cli *c);
+int cmd_calibrate(Cli *c);
+int cmd_export(Cli *c);
+
 #endif
 int bad_input(const char *fmt, ...) CLI_PRINTF(1, 2);       /* message, EXIT_USAGE */
 int store_error(Cli *c, const char *what);                  /* st_errmsg, EXIT_USAGE */
@@ -118,5 +125,10 @@ char *verdict_json(const char *kind, const char *reviewer, const char *reason, c
 /* Claim an open item with a verdict and run its instance on (resume, expire). */
 int decide(Cli *c, StItem *it, const char *verdict, const char *reviewer, const char *reason,
            const char *edits, const char *item_status, int64_t at, bool quiet);
+
+/* ---- hitlvm_learn.c ----------------------------------------------------------- */
+int cmd_stats(Cli *c);
+int cmd_calibrate(Cli *c);
+int cmd_export(Cli *c);
 
 #endif

@@ -416,6 +416,36 @@ static bool set_params(VM *vm, const Module *m, char **params, int n, char **sto
   return ok;
 }
 
+/* The calibrated thresholds of the program's playbook (hitlvm calibrate
+ * --apply) set on the VM, read at every run and resume; *logged (malloc'd,
+ * may be NULL) gets them as the `started` event records them,
+ * {action: value}.  Names the program has no action for are skipped. */
+static int set_calibrated(Cli *c, Run *r, char **logged) {
+  StThreshold *t = NULL;
+  size_t n = 0;
+  if (logged) *logged = NULL;
+  if (st_list_thresholds(c->st, r->m->playbook ? r->m->playbook : "", &t, &n) != ST_OK)
+    return store_error(c, "reading the calibrated thresholds");
+  size_t cap = 3, at = 0;
+  for (size_t i = 0; i < n; i++) cap += 2 * strlen(t[i].action) + 40;
+  char *j = logged ? malloc(cap) : NULL;
+  if (logged && !j) {
+    st_thresholds_free(t, n);
+    return bad_input("out of memory");
+  }
+  if (j) at = (size_t)snprintf(j, cap, "{");
+  for (size_t i = 0; i < n; i++) {
+    if (!vm_set_calibrated_threshold(r->vm, t[i].action, t[i].value) || !j) continue;
+    char *k = json_quote(t[i].action);
+    at += (size_t)snprintf(j + at, cap - at, "%s%s:%.17g", at > 1 ? "," : "", k ? k : "\"\"", t[i].value);
+    free(k);
+  }
+  if (j) snprintf(j + at, cap - at, "}");
+  st_thresholds_free(t, n);
+  if (logged) *logged = j;
+  return EXIT_COMPLETED;
+}
+
 /* ---- run ------------------------------------------------------------------------ */
 
 static void new_id(char out[17]) {
@@ -430,7 +460,8 @@ int cmd_run(Cli *c) {
   Run r = {0};
   r.c = c;
   int status = EXIT_USAGE;
-  char err[1024], *mock_text = NULL, *owned_input = NULL, *params = NULL, *logged = NULL, *started = NULL;
+  char err[1024], *mock_text = NULL, *owned_input = NULL, *params = NULL, *logged = NULL, *started = NULL,
+       *calibrated = NULL;
   uint8_t *bytes = NULL;
   size_t len = 0;
   const char *input;
@@ -456,15 +487,17 @@ int cmd_run(Cli *c) {
 
   /* everything checked: now the store */
   if (cli_open_store(c) != EXIT_COMPLETED) goto done;
+  if (set_calibrated(c, &r, &calibrated) != EXIT_COMPLETED) goto done;
   new_id(r.id);
   char *who = json_quote(c->user);
-  size_t n = strlen(input) + strlen(logged) + (who ? strlen(who) : 0) + 64;
+  size_t n = strlen(input) + strlen(logged) + strlen(calibrated) + (who ? strlen(who) : 0) + 80;
   if (!who || !(started = malloc(n))) {
     free(who);
     bad_input("out of memory");
     goto done;
   }
-  snprintf(started, n, "{\"input\":%s,\"params\":%s,\"requester\":%s}", input, logged, who);
+  snprintf(started, n, "{\"input\":%s,\"params\":%s,\"requester\":%s,\"calibrated\":%s}", input, logged, who,
+           calibrated);
   free(who);
   int64_t now = (int64_t)time(NULL);
   StInstance in = {0};
@@ -499,6 +532,7 @@ done:
   cp_free_text(owned_input);
   free(params);
   free(logged);
+  free(calibrated);
   free(started);
   return status;
 }
@@ -546,6 +580,7 @@ int run_restore(Cli *c, const StInstance *in, Run *r, bool quiet) {
   mem_free(snap, len);
   if (!r->vm) return bad_input("store %s: instance %s does not restore: %s", c->store_path, in->id, err);
   if (stored_mocks(c, in, r) != EXIT_COMPLETED) return EXIT_USAGE;
+  if (set_calibrated(c, r, NULL) != EXIT_COMPLETED) return EXIT_USAGE;
   run_bind(r);
   return EXIT_COMPLETED;
 }
@@ -574,6 +609,7 @@ int run_fresh(Cli *c, const StInstance *in, Run *r) {
   }
   json_decref(p);
   if (!ok || stored_mocks(c, in, r) != EXIT_COMPLETED) return EXIT_USAGE;
+  if (set_calibrated(c, r, NULL) != EXIT_COMPLETED) return EXIT_USAGE;
   run_bind(r);
   return EXIT_COMPLETED;
 }

@@ -164,4 +164,59 @@ void st_call_free(StCall *c);
 int st_get_call(Store *st, const char *instance, int64_t idx, StCall *out);
 int st_put_call(Store *st, const StCall *c);            /* insert or replace */
 
+/* ---- calibrated thresholds (hitlvm calibrate --apply) ----------------------- */
+
+/* One per playbook name and action: the threshold that takes precedence over
+ * the playbook's thresholds block (LANGUAGE.md §6), with the target and the
+ * number of decisions it was computed from. */
+typedef struct StThreshold {
+  char *playbook;
+  char *action;
+  double value;            /* in [0, 1] */
+  double target;
+  int64_t samples;
+  int64_t at;              /* Unix seconds */
+} StThreshold;
+
+int st_put_threshold(Store *st, const StThreshold *t);  /* insert or replace */
+/* playbook NULL = every playbook; ordered by playbook, then action */
+int st_list_thresholds(Store *st, const char *playbook, StThreshold **out, size_t *n);
+void st_thresholds_free(StThreshold *v, size_t n);
+
+/* ---- decisions and action calls (hitlvm stats, calibrate, export) ----------- */
+
+/* The walks hand each row to a callback (JSON fields are read with SQLite's
+ * JSON functions, which need SQLite 3.38 or later); its strings are borrowed, valid
+ * during the call only.  The callback must not use the store; returning
+ * false stops the walk (ST_ERR, "stopped by the caller"). */
+
+/* A routed call: an approval item opened by an `approve` route (its payload
+ * has action, risk and rule), with its last verdict.  Ordered by item id. */
+typedef struct StDecision {
+  int64_t item;
+  const char *instance, *playbook, *action;
+  double confidence, threshold;   /* payload.risk's; -1 when missing */
+  const char *payload;            /* JSON object */
+  const char *status;             /* open, decided, expired, cancelled */
+  const char *verdict, *reviewer, *reason, *edits;   /* NULL while undecided */
+  int64_t created, at;            /* at: the verdict's time, -1 while undecided */
+  const char *args, *risk, *rule, *because;   /* the payload's, as JSON text; NULL if missing */
+} StDecision;
+typedef bool (*StDecisionFn)(void *user, const StDecision *d);
+int st_each_decision(Store *st, StDecisionFn fn, void *user);
+
+/* Every `action` event of every instance (the calls that ran or were denied),
+ * in the order they were logged. */
+typedef struct StActionCall {
+  const char *instance, *playbook, *action;
+  const char *route;              /* auto, approve, review, deny */
+  double confidence;              /* -1 when the call gave none */
+  int64_t seq, at;
+  const char *fields;             /* the event's JSON object */
+  const char *args, *rule, *because;   /* its fields as JSON text; NULL if missing */
+  bool failed;                    /* the call raised (the event has `error`) */
+} StActionCall;
+typedef bool (*StActionCallFn)(void *user, const StActionCall *c);
+int st_each_action_call(Store *st, StActionCallFn fn, void *user);
+
 #endif

@@ -101,6 +101,16 @@ static const char *const migrations[] = {
   "  result   TEXT,"
   "  at       INTEGER NOT NULL,"
   "  PRIMARY KEY (instance, idx));",
+  /* 1 -> 2: calibrated thresholds (hitlvm calibrate --apply), per playbook
+   * name and action */
+  "CREATE TABLE thresholds ("
+  "  playbook TEXT NOT NULL,"
+  "  action   TEXT NOT NULL,"
+  "  value    REAL NOT NULL CHECK (value >= 0 AND value <= 1),"
+  "  target   REAL NOT NULL,"
+  "  samples  INTEGER NOT NULL,"
+  "  at       INTEGER NOT NULL,"
+  "  PRIMARY KEY (playbook, action));",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -164,7 +174,39 @@ static const char *const migrations[] = {
   S(PUT_CALL, "INSERT INTO calls(instance, idx, action, args, state, result, at) "         \
               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(instance, idx) DO UPDATE "  \
               "SET action = excluded.action, args = excluded.args, state = excluded.state, " \
-              "result = excluded.result, at = excluded.at")
+              "result = excluded.result, at = excluded.at")                              \
+  S(PUT_THRESHOLD, "INSERT INTO thresholds(playbook, action, value, target, samples, at) " \
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(playbook, action) DO UPDATE " \
+                   "SET value = excluded.value, target = excluded.target, "                \
+                   "samples = excluded.samples, at = excluded.at")                         \
+  S(LIST_THRESHOLDS, "SELECT playbook, action, value, target, samples, at FROM thresholds " \
+                     "ORDER BY playbook, action")                                          \
+  S(LIST_THRESHOLDS_PLAYBOOK, "SELECT playbook, action, value, target, samples, at "       \
+                              "FROM thresholds WHERE playbook = ?1 ORDER BY action")       \
+  S(EACH_DECISION, "SELECT it.id, it.instance, i.playbook, "                               \
+                   "json_extract(it.payload, '$.action'), "                                \
+                   "json_extract(it.payload, '$.risk.confidence'), "                       \
+                   "json_extract(it.payload, '$.risk.threshold'), "                        \
+                   "it.payload, it.status, it.created, "                                   \
+                   "v.verdict, v.reviewer, v.reason, v.edits, v.at, "                      \
+                   "it.payload -> '$.args', it.payload -> '$.risk', "                      \
+                   "it.payload -> '$.rule', it.payload -> '$.because' "                    \
+                   "FROM items it JOIN instances i ON i.id = it.instance "                 \
+                   "LEFT JOIN verdicts v ON v.id = "                                       \
+                   "(SELECT max(id) FROM verdicts WHERE item = it.id) "                    \
+                   "WHERE it.kind = 'approval' AND json_valid(it.payload) "                \
+                   "AND json_type(it.payload, '$.action') = 'text' "                       \
+                   "AND json_type(it.payload, '$.risk') = 'object' "                       \
+                   "AND json_type(it.payload, '$.rule') = 'object' ORDER BY it.id")        \
+  S(EACH_ACTION_CALL, "SELECT e.instance, i.playbook, json_extract(e.fields, '$.name'), "  \
+                      "json_extract(e.fields, '$.route'), "                                \
+                      "json_extract(e.fields, '$.confidence'), e.seq, e.at, e.fields, "    \
+                      "e.fields -> '$.args', e.fields -> '$.rule', e.fields -> '$.because', " \
+                      "json_type(e.fields, '$.error') IS NOT NULL "                        \
+                      "FROM events e JOIN instances i ON i.id = e.instance "               \
+                      "WHERE e.kind = 'action' AND json_valid(e.fields) "                  \
+                      "AND json_type(e.fields, '$.name') = 'text' "                        \
+                      "AND json_type(e.fields, '$.route') = 'text' ORDER BY e.rowid")
 
 #define S_ENUM(name, sql) Q_##name,
 enum { ST_STATEMENTS(S_ENUM) Q_COUNT };
@@ -1245,4 +1287,195 @@ int st_put_call(Store *st, const StCall *c) {
   b_int(&b, 7, c->at);
   if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_put_call");
   return run(st, s, "st_put_call");
+}
+
+/* ---- calibrated thresholds ------------------------------------------------------ */
+
+int st_put_threshold(Store *st, const StThreshold *t) {
+  Bind b;
+  sqlite3_stmt *s = start(st, Q_PUT_THRESHOLD, &b);
+  if (!s) return st->start_rc;
+  b_text(&b, 1, t->playbook);
+  b_text(&b, 2, t->action);
+  if (b.rc == SQLITE_OK) b.rc = sqlite3_bind_double(s, 3, t->value);
+  if (b.rc == SQLITE_OK) b.rc = sqlite3_bind_double(s, 4, t->target);
+  b_int(&b, 5, t->samples);
+  b_int(&b, 6, t->at);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_put_threshold");
+  return run(st, s, "st_put_threshold");
+}
+
+void st_thresholds_free(StThreshold *v, size_t n) {
+  if (!v) return;
+  for (size_t i = 0; i < n; i++) {
+    free_str(v[i].playbook);
+    free_str(v[i].action);
+  }
+  mem_free(v, 0);
+}
+
+int st_list_thresholds(Store *st, const char *playbook, StThreshold **out, size_t *n) {
+  Bind b;
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *s = start(st, playbook ? Q_LIST_THRESHOLDS_PLAYBOOK : Q_LIST_THRESHOLDS, &b);
+  if (!s) return st->start_rc;
+  if (playbook) b_text(&b, 1, playbook);
+  if (b.rc != SQLITE_OK) return bind_failed(st, &b, "st_list_thresholds");
+  StThreshold *v = NULL;
+  size_t len = 0, cap = 0;
+  int rc = ST_OK, r;
+  while ((r = next_row(st, s, "st_list_thresholds", &rc)) > 0) {
+    StThreshold *nv = grow(v, &cap, len, sizeof *v);
+    if (!nv) {
+      rc = oom(st);
+      break;
+    }
+    v = nv;
+    Row row = {s, 0, 0};
+    StThreshold *t = &v[len];
+    t->playbook = row_str(&row, 0, false);
+    t->action = row_str(&row, 1, false);
+    t->value = sqlite3_column_double(s, 2);
+    t->target = sqlite3_column_double(s, 3);
+    t->samples = sqlite3_column_int64(s, 4);
+    t->at = sqlite3_column_int64(s, 5);
+    if (row.bad) {
+      free_str(t->playbook);
+      free_str(t->action);
+      rc = row_failed(st, &row, "thresholds");
+      break;
+    }
+    len++;
+  }
+  if (r >= 0) done(s);
+  if (rc != ST_OK) {
+    st_thresholds_free(v, len);
+    return rc;
+  }
+  *out = v;
+  *n = len;
+  return ST_OK;
+}
+
+/* ---- decisions and action calls (stats, calibrate, export) ----------------------- */
+
+/* A text column as SQLite holds it (valid until the next step), NULL for NULL;
+ * out of memory converting it sets *oom. */
+static const char *col_text(sqlite3_stmt *s, int i, bool *oom_flag) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return NULL;
+  const char *t = (const char *)sqlite3_column_text(s, i);
+  if (!t) *oom_flag = true;
+  return t;
+}
+
+/* A number column, -1 when NULL or not a number. */
+static double col_num(sqlite3_stmt *s, int i) {
+  int t = sqlite3_column_type(s, i);
+  return t == SQLITE_INTEGER || t == SQLITE_FLOAT ? sqlite3_column_double(s, i) : -1.0;
+}
+
+/* Step through a query, handing each row to `row`; 0 from it stops. */
+static int each_row(Store *st, int which, const char *what, bool (*row)(Store *, sqlite3_stmt *, void *),
+                    void *ctx) {
+  Bind b;
+  sqlite3_stmt *s = start(st, which, &b);
+  if (!s) return st->start_rc;
+  int rc = ST_OK, r;
+  while ((r = next_row(st, s, what, &rc)) > 0)
+    if (!row(st, s, ctx)) {
+      if (rc == ST_OK) {
+        set_err(st, "%s: stopped by the caller", what);
+        rc = ST_ERR;
+      }
+      break;
+    }
+  if (r >= 0) done(s);
+  return rc;
+}
+
+typedef struct DecisionWalk {
+  StDecisionFn fn;
+  void *user;
+  int rc;
+} DecisionWalk;
+
+static bool decision_row(Store *st, sqlite3_stmt *s, void *ctx) {
+  DecisionWalk *w = ctx;
+  bool no_mem = false;
+  StDecision d;
+  d.item = sqlite3_column_int64(s, 0);
+  d.instance = col_text(s, 1, &no_mem);
+  d.playbook = col_text(s, 2, &no_mem);
+  d.action = col_text(s, 3, &no_mem);
+  d.confidence = col_num(s, 4);
+  d.threshold = col_num(s, 5);
+  d.payload = col_text(s, 6, &no_mem);
+  d.status = col_text(s, 7, &no_mem);
+  d.created = sqlite3_column_int64(s, 8);
+  d.verdict = col_text(s, 9, &no_mem);
+  d.reviewer = col_text(s, 10, &no_mem);
+  d.reason = col_text(s, 11, &no_mem);
+  d.edits = col_text(s, 12, &no_mem);
+  d.at = sqlite3_column_type(s, 13) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 13);
+  d.args = col_text(s, 14, &no_mem);
+  d.risk = col_text(s, 15, &no_mem);
+  d.rule = col_text(s, 16, &no_mem);
+  d.because = col_text(s, 17, &no_mem);
+  if (no_mem) {
+    w->rc = oom(st);
+    return false;
+  }
+  if (!d.instance || !d.playbook || !d.action || !d.payload || !d.status) {
+    set_err(st, "corrupt store: an item with a missing column");
+    w->rc = ST_ERR;
+    return false;
+  }
+  return w->fn(w->user, &d);
+}
+
+int st_each_decision(Store *st, StDecisionFn fn, void *user) {
+  DecisionWalk w = {fn, user, ST_OK};
+  int rc = each_row(st, Q_EACH_DECISION, "st_each_decision", decision_row, &w);
+  return w.rc != ST_OK ? w.rc : rc;
+}
+
+typedef struct CallWalk {
+  StActionCallFn fn;
+  void *user;
+  int rc;
+} CallWalk;
+
+static bool call_row(Store *st, sqlite3_stmt *s, void *ctx) {
+  CallWalk *w = ctx;
+  bool no_mem = false;
+  StActionCall c;
+  c.instance = col_text(s, 0, &no_mem);
+  c.playbook = col_text(s, 1, &no_mem);
+  c.action = col_text(s, 2, &no_mem);
+  c.route = col_text(s, 3, &no_mem);
+  c.confidence = col_num(s, 4);
+  c.seq = sqlite3_column_int64(s, 5);
+  c.at = sqlite3_column_int64(s, 6);
+  c.fields = col_text(s, 7, &no_mem);
+  c.args = col_text(s, 8, &no_mem);
+  c.rule = col_text(s, 9, &no_mem);
+  c.because = col_text(s, 10, &no_mem);
+  c.failed = sqlite3_column_int(s, 11) != 0;
+  if (no_mem) {
+    w->rc = oom(st);
+    return false;
+  }
+  if (!c.instance || !c.playbook || !c.action || !c.route || !c.fields) {
+    set_err(st, "corrupt store: an action event with a missing column");
+    w->rc = ST_ERR;
+    return false;
+  }
+  return w->fn(w->user, &c);
+}
+
+int st_each_action_call(Store *st, StActionCallFn fn, void *user) {
+  CallWalk w = {fn, user, ST_OK};
+  int rc = each_row(st, Q_EACH_ACTION_CALL, "st_each_action_call", call_row, &w);
+  return w.rc != ST_OK ? w.rc : rc;
 }

@@ -915,16 +915,123 @@ static void test_close_race(void **state) {
   st_close(st);
 }
 
+/* ---- calibrated thresholds, decisions, action calls ------------------------------ */
+
+static void test_thresholds(void **state) {
+  (void)state;
+  Store *st = fresh_store();
+  StThreshold t = {(char *)"refund", (char *)"issue_refund", 0.9, 0.99, 120, 500};
+  assert_int_equal(st_put_threshold(st, &t), ST_OK);
+  StThreshold u = {(char *)"alerts", (char *)"page", 0.5, 0.95, 60, 501};
+  assert_int_equal(st_put_threshold(st, &u), ST_OK);
+  t.value = 0.875;   /* replaced, not added */
+  t.samples = 130;
+  assert_int_equal(st_put_threshold(st, &t), ST_OK);
+  StThreshold bad = {(char *)"refund", (char *)"x", 1.5, 0.99, 1, 1};
+  assert_int_equal(st_put_threshold(st, &bad), ST_ERR);
+  StThreshold *v;
+  size_t n;
+  assert_int_equal(st_list_thresholds(st, NULL, &v, &n), ST_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(v[0].playbook, "alerts");
+  assert_string_equal(v[1].action, "issue_refund");
+  assert_true(v[1].value == 0.875);
+  assert_true(v[1].target == 0.99);
+  assert_int_equal(v[1].samples, 130);
+  assert_int_equal(v[1].at, 500);
+  st_thresholds_free(v, n);
+  assert_int_equal(st_list_thresholds(st, "refund", &v, &n), ST_OK);
+  assert_int_equal(n, 1);
+  st_thresholds_free(v, n);
+  assert_int_equal(st_list_thresholds(st, "nothing", &v, &n), ST_OK);
+  assert_int_equal(n, 0);
+  assert_null(v);
+  st_close(st);
+}
+
+typedef struct Seen {
+  int n;
+  char text[8][160];
+} Seen;
+
+static bool see_decision(void *user, const StDecision *d) {
+  Seen *s = user;
+  if (s->n < 8)
+    snprintf(s->text[s->n], sizeof s->text[0], "%lld %s %s %s %.2f %.2f %s %s %s %s %lld", (long long)d->item,
+             d->playbook, d->action, d->status, d->confidence, d->threshold, d->verdict ? d->verdict : "-",
+             d->edits ? d->edits : "-", d->args ? d->args : "-", d->because ? d->because : "-", (long long)d->at);
+  s->n++;
+  return true;
+}
+
+static bool see_call(void *user, const StActionCall *c) {
+  Seen *s = user;
+  if (s->n < 8)
+    snprintf(s->text[s->n], sizeof s->text[0], "%s %s %s %.2f %lld %s %s %d", c->playbook, c->action, c->route,
+             c->confidence, (long long)c->seq, c->args ? c->args : "-", c->rule ? c->rule : "-", c->failed);
+  s->n++;
+  return s->n < 2;   /* stops after the second */
+}
+
+static void test_decisions(void **state) {
+  (void)state;
+  Store *st = fresh_store();
+  put_program(st);
+  add_instance(st, "i1");
+  StItem a = item("i1", NULL, 10);   /* a checkpoint: no action/risk/rule, not a decision */
+  assert_int_equal(st_insert_item(st, &a), ST_OK);
+  StItem b = item("i1", NULL, 11);
+  b.payload = (char *)"{\"action\":\"issue_refund\",\"args\":{\"amount\":12.5},\"because\":\"ok\","
+                      "\"risk\":{\"confidence\":0.75,\"threshold\":0.9},\"rule\":{\"line\":3,\"text\":\"x\"}}";
+  assert_int_equal(st_insert_item(st, &b), ST_OK);
+  StItem c = b;
+  c.payload = (char *)"{\"action\":\"issue_refund\",\"args\":{},\"risk\":{\"threshold\":0.9},\"rule\":{}}";
+  assert_int_equal(st_insert_item(st, &c), ST_OK);
+  StItem d = b;
+  d.payload = (char *)"not json";
+  assert_int_equal(st_insert_item(st, &d), ST_OK);
+  /* two verdicts on b (a quorum): the last one counts */
+  StVerdict v1 = {0, b.id, (char *)"i1", (char *)"approve", (char *)"bob", NULL, NULL, 20};
+  StVerdict v2 = {0, b.id, (char *)"i1", (char *)"modify", (char *)"carol", NULL, (char *)"{\"amount\":5}", 21};
+  assert_int_equal(st_insert_verdict(st, &v1), ST_OK);
+  assert_int_equal(st_insert_verdict(st, &v2), ST_OK);
+  assert_int_equal(st_close_item(st, b.id, "decided"), ST_OK);
+  Seen seen = {0};
+  assert_int_equal(st_each_decision(st, see_decision, &seen), ST_OK);
+  assert_int_equal(seen.n, 2);
+  char want[160];
+  snprintf(want, sizeof want, "%lld refund issue_refund decided 0.75 0.90 modify {\"amount\":5} "
+           "{\"amount\":12.5} \"ok\" 21", (long long)b.id);
+  assert_string_equal(seen.text[0], want);
+  snprintf(want, sizeof want, "%lld refund issue_refund open -1.00 0.90 - - {} - -1", (long long)c.id);
+  assert_string_equal(seen.text[1], want);
+
+  assert_int_equal(st_append_event(st, "i1", 30, "log", "{\"message\":\"hi\"}"), ST_OK);
+  assert_int_equal(st_append_event(st, "i1", 31, "action", "{\"name\":\"lookup\",\"args\":{\"id\":\"A\"},"
+                   "\"route\":\"auto\",\"rule\":null,\"queue\":0,\"confidence\":null,\"result\":{}}"), ST_OK);
+  assert_int_equal(st_append_event(st, "i1", 32, "action", "{broken"), ST_OK);
+  assert_int_equal(st_append_event(st, "i1", 33, "action", "{\"name\":\"issue_refund\",\"args\":{},"
+                   "\"route\":\"deny\",\"rule\":4,\"confidence\":0.5,\"error\":\"no\"}"), ST_OK);
+  assert_int_equal(st_append_event(st, "i1", 34, "action", "{\"name\":\"x\",\"route\":\"auto\"}"), ST_OK);
+  memset(&seen, 0, sizeof seen);
+  assert_int_equal(st_each_action_call(st, see_call, &seen), ST_ERR);   /* stopped by the caller */
+  assert_non_null(strstr(st_errmsg(st), "stopped"));
+  assert_int_equal(seen.n, 2);
+  assert_string_equal(seen.text[0], "refund lookup auto -1.00 2 {\"id\":\"A\"} null 0");
+  assert_string_equal(seen.text[1], "refund issue_refund deny 0.50 4 {} 4 1");
+  st_close(st);
+}
+
 /* ---- reopening, versions, hostile files ----------------------------------------- */
 
 static void test_reopen(void **state) {
   (void)state;
   Store *st = populated();
-  assert_int_equal(st_schema_version(st), 1);
+  assert_int_equal(st_schema_version(st), 2);
   char *before = api_dump(st);
   st_close(st);
   st = open_store();
-  assert_int_equal(st_schema_version(st), 1);
+  assert_int_equal(st_schema_version(st), 2);
   char *after = api_dump(st);
   assert_same_dump(before, after);
   free(before);
@@ -960,7 +1067,7 @@ static void test_versions(void **state) {
   assert_int_equal(sql("CREATE TABLE meta (key TEXT PRIMARY KEY, value); "
                        "INSERT INTO meta VALUES ('schema_version', 0)"), 0);
   st = open_store();
-  assert_int_equal(st_schema_version(st), 1);
+  assert_int_equal(st_schema_version(st), 2);
   put_program(st);
   add_instance(st, "i1");
   st_close(st);
@@ -973,7 +1080,23 @@ static void test_versions(void **state) {
   expect_open_error("already exists");
   assert_int_equal(sql("DROP TABLE calls"), 0);
   st = open_store();
-  assert_int_equal(st_schema_version(st), 1);
+  assert_int_equal(st_schema_version(st), 2);
+  st_close(st);
+
+  /* a version 1 store (before the thresholds) is migrated, its rows kept */
+  remove_db(path);
+  st = open_store();
+  put_program(st);
+  add_instance(st, "i1");
+  st_close(st);
+  assert_int_equal(sql("DROP TABLE thresholds; UPDATE meta SET value = 1 WHERE key = 'schema_version'"), 0);
+  st = open_store();
+  assert_int_equal(st_schema_version(st), 2);
+  StInstance got;
+  assert_int_equal(st_get_instance(st, "i1", &got), ST_OK);
+  st_instance_free(&got);
+  StThreshold t = {(char *)"refund", (char *)"issue_refund", 0.9, 0.99, 120, 500};
+  assert_int_equal(st_put_threshold(st, &t), ST_OK);
   st_close(st);
 
   /* somebody else's database */
@@ -1087,7 +1210,7 @@ static void test_hostile_files(void **state) {
   remove_db(path);
   write_file(path, "", 0);
   st = open_store();
-  assert_int_equal(st_schema_version(st), 1);
+  assert_int_equal(st_schema_version(st), 2);
   st_close(st);
 }
 
@@ -1224,7 +1347,7 @@ static void test_out_of_memory(void **state) {
       assert_null(st);
       assert_true(err[0] != '\0');
     } else {
-      assert_int_equal(st_schema_version(st), 1);
+      assert_int_equal(st_schema_version(st), 2);
       st_close(st);
     }
     done = used < (unsigned long)n;
@@ -1253,6 +1376,8 @@ int main(void) {
     cmocka_unit_test(test_transactions),
     cmocka_unit_test(test_two_connections),
     cmocka_unit_test(test_close_race),
+    cmocka_unit_test(test_thresholds),
+    cmocka_unit_test(test_decisions),
     cmocka_unit_test(test_reopen),
     cmocka_unit_test(test_versions),
     cmocka_unit_test(test_hostile_files),
