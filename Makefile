@@ -191,8 +191,8 @@ test-stress: $(BINDIR)/hitlc $(BINDIR)/hitlvm
 test-fail-alloc: $(BINDIR)/hitlc $(BINDIR)/hitlvm
 	python3 tests/run_lang.py --fail-alloc --hitlc $(BINDIR)/hitlc --hitlvm $(BINDIR)/hitlvm tests/lang/run
 
-test-cli: $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm)
-	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; BINDIR=$(BINDIR) bash $$t; done
+test-cli: $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(BUILD)/tests/libtestactions.so
+	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; BINDIR=$(BINDIR) LIBTESTACTIONS=$(BUILD)/tests/libtestactions.so bash $$t; done
 
 # the shared library's exports, the Python binding and its examples (not
 # under the sanitizers: python3 cannot load an ASan-built libhitl.so)
