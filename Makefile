@@ -192,8 +192,8 @@ test-stress: $(BINDIR)/hitlc $(BINDIR)/hitlvm
 test-fail-alloc: $(BINDIR)/hitlc $(BINDIR)/hitlvm
 	python3 tests/run_lang.py --fail-alloc --hitlc $(BINDIR)/hitlc --hitlvm $(BINDIR)/hitlvm tests/lang/run
 
-test-cli: $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm)
-	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; BINDIR=$(BINDIR) bash $$t; done
+test-cli: $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(BUILD)/tests/libtestactions.so
+	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; BINDIR=$(BINDIR) LIBTESTACTIONS=$(BUILD)/tests/libtestactions.so bash $$t; done
 
 # The store's guarantees from outside (tests/crash/): two reviewers racing
 # for one item, the same log twice.  The kill -9 tests (crash.sh: random
@@ -287,8 +287,14 @@ sim: deps $(BINDIR)/hitlc $(BINDIR)/hitlvm
 	python3 tests/sim/sim.py --bindir $(BINDIR) $(SIM_ARGS)
 
 # ---- benchmarks -----------------------------------------------------------
-bench: deps all
-	bash bench/run.sh $(BINDIR)
+# bench_embed's driver, linked against libhitl.so as an embedder would
+$(BUILD)/bench/embed_bench: bench/embed_bench.c include/hitl.h $(SO_LINKS)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -Iinclude $(LDFLAGS) -o $@ $< -L$(LIBDIR) -lhitl \
+	  -Wl,-rpath,$(abspath $(LIBDIR))
+
+bench: deps all $(BUILD)/bench/embed_bench $(BUILD)/tests/libtestactions.so
+	BENCH_EMBED=$(BUILD)/bench/embed_bench BENCH_TESTACTIONS=$(BUILD)/tests bash bench/run.sh $(BINDIR)
 
 clean:
 	rm -rf build bin lib

@@ -19,6 +19,9 @@
 #            in process) against the bare SQLite commit rate on the same disk
 #            (bench/commit_rate.c) divided by the commits one cycle makes;
 #            bytes stored per suspended refund instance
+#   embed    the embedding boundary (bench/embed_bench.c through libhitl.so):
+#            host-callback action calls per second, and `from` calls of an
+#            empty C function through libffi per second; figures, no goal
 #
 # Environment (all optional):
 #   BENCH_SECTIONS  sections to run, in order     (default: all of SECTIONS)
@@ -29,6 +32,9 @@
 #   BENCH_OUT       scratch folder                           (default: build/bench)
 #   BENCH_CYCLES    suspend + resume cycles timed             (default: 3000)
 #   BENCH_COMMIT_SECONDS  length of the bare commit loop       (default: 3)
+#   BENCH_EMBED     the embed_bench binary (make bench builds it; else skipped)
+#   BENCH_TESTACTIONS  folder of libtestactions.so, for the `from` calls
+#   BENCH_EMBED_CALLS  action calls per measured loop         (default: 1000000)
 set -euo pipefail
 
 BINDIR=${1:-}
@@ -46,7 +52,7 @@ OUT=${BENCH_OUT:-build/bench}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-SECTIONS="compile vm store"
+SECTIONS="compile vm store embed"
 VM_PROGS="loop fib strings collections"
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
@@ -293,6 +299,31 @@ bench_vm() {
   printf '   geometric mean of the hitl/lua time ratios: %s (goal <= 1.0)%s\n' "$g" "$note"
   printf '   (the same from CPU time, user+system: %s)\n' "$gc"
   row "$what" "$g" "<= 1.0" "$(at_most "$g" 1.0)$note"
+}
+
+bench_embed() {
+  local bin=${BENCH_EMBED:-} dir=${BENCH_TESTACTIONS:-} calls=${BENCH_EMBED_CALLS:-1000000}
+  echo "== embedding boundary: action calls through hitl_* (bench/embed_bench.c, best of 3)"
+  if [[ -z "$bin" || ! -x "$bin" ]]; then
+    skip "host-callback calls per second" "no embed_bench (BENCH_EMBED; make bench builds it)"
+    skip "empty \`from\` calls per second (libffi)" "no embed_bench"
+    return 0
+  fi
+  if [[ -z "$dir" || ! -f "$dir/libtestactions.so" ]]; then
+    skip "empty \`from\` calls per second (libffi)" "no libtestactions.so (BENCH_TESTACTIONS)"
+    dir=.
+  fi
+  local out
+  out=$("$bin" "$calls" "$dir") || die "embed_bench failed"
+  get() { echo "$out" | awk -v k="$1" '$1 == k {print $2}'; }
+  printf '   %-40s %12s %10s\n' "call (a loop of $calls)" "calls/s" "ns/call*"
+  printf '   %-40s %12s %10s\n' "host callback, no arguments" "$(get host_calls_per_sec)" "$(get host_ns_per_call)"
+  printf '   %-40s %12s %10s\n' "host callback, two int arguments" "$(get host_2args_calls_per_sec)" "$(get host_2args_ns_per_call)"
+  printf '   %-40s %12s %10s\n' "from (libffi), empty int64_t f(void)" "$(get ffi_empty_calls_per_sec)" "$(get ffi_empty_ns_per_call)"
+  printf '   %-40s %12s %10s\n' "from (libffi), int64_t add(a, b)" "$(get ffi_add_calls_per_sec)" "$(get ffi_add_ns_per_call)"
+  printf '   * over the same loop without the call (%ss)\n' "$(get loop_seconds)"
+  row "host-callback calls per second" "$(get host_calls_per_sec)" "-" "measured"
+  row "empty \`from\` calls per second (libffi)" "$(get ffi_empty_calls_per_sec)" "-" "measured"
 }
 
 # geomean X... — geometric mean, two decimals
