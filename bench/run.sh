@@ -396,9 +396,10 @@ bench_store() {
   for name in refund refund-demo; do
     local mock="$pb/$name.mock.json"
     [[ "$name" == refund ]] && mock="$dir/refund-low.mock.json"
-    out=$("$hitlvm" run "$pb/$name.hitl" --input "@$pb/$name.input.json" --mock "$mock" --as agent --json --store "$db") \
+    out=$("$hitlvm" run "$pb/$name.hitl" --input "@$pb/$name.input.json" --mock "$mock" --as agent --json --store "$db" 2>"$dir/$name.err") \
       && die "$name.hitl did not suspend"
-    id=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['instance'])" "$out") || die "no instance from $name"
+    id=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['instance'])" "$out") \
+      || die "no instance from $name: $(head -n 5 "$dir/$name.err")"
     local bytes
     bytes=$(store_bytes "$db" "$id")
     printf '   %-12s instance %s: %s bytes\n' "$name" "$id" "$bytes"
