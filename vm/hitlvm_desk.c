@@ -92,6 +92,7 @@ int decide(Cli *c, StItem *it, const char *verdict, const char *reviewer, const 
     goto done;
   }
   /* the VM checks the edits (names, types) before anything is claimed */
+  r.verdict_item = it->id;
   if (!vm_resume(r.vm, vj, err, sizeof err)) {
     bad_input("verdict refused: %s", err);
     goto done;
