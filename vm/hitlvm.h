@@ -91,6 +91,7 @@ typedef struct Run {
   VM *vm;
   Mocks *mocks;
   struct Ffi *ffi;                    /* `from` actions through libffi */
+  int64_t verdict_item;               /* the item whose verdict this segment applies, 0 = none */
   char *base_dir;                     /* the playbook's folder (run only), for `from` libraries */
   uint8_t hash[32];                   /* the program's */
   Event *ev;

@@ -130,6 +130,11 @@ static int journal_call(void *user, const char *action, const char *args_json, c
       *result_json = dup_text(row.result ? row.result : out ? "action failed" : "null");
     } else if (!ci.retry) {
       out = VM_ACTION_IN_DOUBT;
+    } else if (strcmp(row.state, "retry") == 0 && row.result &&
+               strtoll(row.result, NULL, 10) == r->verdict_item) {
+      /* this very approval already started the call again and never heard
+       * back (a crash): in doubt once more, never a third call unasked */
+      out = VM_ACTION_IN_DOUBT;
     }
     have_intent = true;
     st_call_free(&row);
@@ -140,6 +145,17 @@ static int journal_call(void *user, const char *action, const char *args_json, c
   StCall c = {r->id, (int64_t)ci.index, (char *)action, (char *)args_json, "intent", NULL, (int64_t)time(NULL)};
   if (ci.irreversible && !have_intent && st_put_call(st, &c) != ST_OK)
     return fail_with(result_json, "not called: the intent cannot be recorded (%s)%s", st_errmsg(st), "");
+  if (have_intent && ci.retry) {
+    /* a person approved calling it again: record which approval started the
+     * retry before calling, so a crash during it cannot lead to another */
+    char item[32];
+    snprintf(item, sizeof item, "%lld", (long long)r->verdict_item);
+    StCall retry = c;
+    retry.state = "retry";
+    retry.result = item;
+    if (st_put_call(st, &retry) != ST_OK)
+      return fail_with(result_json, "not called: the retry cannot be recorded (%s)%s", st_errmsg(st), "");
+  }
   int res = call_binding(r, action, args_json, result_json);
   if (!*result_json) return res;   /* out of memory: the VM fails the run; an intent stays in doubt */
   c.state = res ? "failed" : "done";

@@ -3,8 +3,8 @@
 # guarantees (TOOLS.md §3): no committed verdict lost, no irreversible action
 # run twice, no instance stuck `running`.
 #
-#   BINDIR=bin bash tests/pending/crash/crash.sh   (tests/crash/ and make test-crash once it passes)
-#   CRASH_SEED=7 CRASH_CYCLES=2000 CRASH_KEEP=1 bash tests/pending/crash/crash.sh
+#   BINDIR=bin bash tests/crash/crash.sh   (make test-crash runs it)
+#   CRASH_SEED=7 CRASH_CYCLES=2000 CRASH_KEEP=1 bash tests/crash/crash.sh
 #
 # The playbook (transfer.hitl) quotes (reversible), then at each of two
 # checkpoints an approve block makes one irreversible call (debit, credit)

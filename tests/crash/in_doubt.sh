@@ -5,7 +5,7 @@
 # its witness line (HITL_WITNESS, HITL_ACTION_DELAY_US), that is after the
 # call happened and before its outcome is journaled.
 #
-#   BINDIR=bin bash tests/pending/crash/in_doubt.sh   (tests/crash/ once it passes)
+#   BINDIR=bin bash tests/crash/in_doubt.sh   (make test-crash runs it)
 #
 # 1. A call killed after it happened is in doubt: recovery opens an in-doubt
 #    item and does not call again; `modify` records the result it had.
