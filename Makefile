@@ -3,6 +3,7 @@
 #   make          bin/hitlc, lib/libhitl.a (everything else out of tree in build/)
 #   make deps     install missing build dependencies (Debian: apt-get)
 #   make check    deps, build, every test, then the whole suite again under ASan+UBSan
+#   make demo     a refund playbook suspended, shown, approved by a second person
 #   make bench    performance ratios (bench/RESULTS.md)
 #   make sim      the calibration simulation, 10,000 calls (docs/calibration.md)
 #   make clean
@@ -66,7 +67,7 @@ PIC_OBJ  := $(LIB_OBJ:$(BUILD)/obj/%=$(BUILD)/pic/%)
 SO_FILE  := $(LIBDIR)/libhitl.so.$(SO_VERSION)
 SO_LINKS := $(LIBDIR)/libhitl.so.$(SO_MAJOR) $(LIBDIR)/libhitl.so
 
-.PHONY: all deps check test test-unit test-lang test-cli test-stress test-fail-alloc test-embed bench clean demo install
+.PHONY: all deps check test test-unit test-lang test-cli test-stress test-fail-alloc test-embed test-crash bench clean demo install
 HAVE_HITLVM := $(wildcard vm/hitlvm.c)
 all: deps $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(LIBDIR)/libhitl.a $(SO_LINKS)
 
@@ -164,7 +165,7 @@ install: all
 # is set (compiler/compile.h): every program a test compiles is verified.
 # Not for fuzz-run: fuzz_parse calls bc_verify itself and traps on a failure,
 # which an internal-error diagnostic would hide.
-test test-unit test-lang test-cli test-stress test-fail-alloc: export HITL_VERIFY_CODEGEN := 1
+test test-unit test-lang test-cli test-stress test-fail-alloc test-crash: export HITL_VERIFY_CODEGEN := 1
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBDIR)/libhitl.a
 	@mkdir -p $(dir $@)
@@ -191,8 +192,19 @@ test-stress: $(BINDIR)/hitlc $(BINDIR)/hitlvm
 test-fail-alloc: $(BINDIR)/hitlc $(BINDIR)/hitlvm
 	python3 tests/run_lang.py --fail-alloc --hitlc $(BINDIR)/hitlc --hitlvm $(BINDIR)/hitlvm tests/lang/run
 
-test-cli: $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm)
-	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; BINDIR=$(BINDIR) bash $$t; done
+test-cli: $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(BUILD)/tests/libtestactions.so
+	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; BINDIR=$(BINDIR) LIBTESTACTIONS=$(BUILD)/tests/libtestactions.so bash $$t; done
+
+# The store's guarantees from outside (tests/crash/): two reviewers racing
+# for one item, the same log twice, kills aimed between a call and its
+# outcome (in_doubt.sh), and >= 500 run/resume cycles with kill -9 at random
+# moments against a witness file of real action executions (crash.sh, about
+# a minute).  Plain build only: under ASan the processes are too slow for
+# kill timings to mean the same.
+CRASH_TESTS := race determinism in_doubt crash
+test-crash: $(BINDIR)/hitlc $(BINDIR)/hitlvm
+	@set -e; for t in $(CRASH_TESTS); do echo "== tests/crash/$$t.sh"; \
+	  BINDIR=$(BINDIR) bash tests/crash/$$t.sh; done
 
 # the shared library's exports, the Python binding and its examples (not
 # under the sanitizers: python3 cannot load an ASan-built libhitl.so)
@@ -209,6 +221,7 @@ test: test-unit test-lang test-cli $(if $(SAN),,test-embed)
 check: deps
 	$(MAKE) all
 	$(MAKE) test
+	$(MAKE) test-crash
 	$(MAKE) test-stress
 	$(MAKE) BUILD=build/asan SAN=1 test
 	$(MAKE) BUILD=build/asan SAN=1 test-fail-alloc
@@ -216,15 +229,28 @@ check: deps
 	@echo "make check: all suites passed (plain, GC stress, ASan+UBSan, failing allocations, fuzzing)"
 
 # ---- demo -----------------------------------------------------------------
-# Until checkpoints can be resumed from the store (issue 5), the demo runs the
-# refund playbook end to end with its mocks and says what comes next.
+# A refund playbook stops at its checkpoint; a second person looks at the
+# item and approves it (binding the verdict to its digest); the log tells the
+# story.  Its own store under build/demo, so the demo can run again.
+DEMO_DIR := $(BUILD)/demo
 demo: all
-	@echo "== hitlc --check playbooks/refund.hitl"
-	$(BINDIR)/hitlc --check playbooks/refund.hitl && echo "refund.hitl: no errors"
-	@echo "== hitlvm run playbooks/refund.hitl (actions answered by playbooks/refund.mock.json)"
-	$(BINDIR)/hitlvm run playbooks/refund.hitl --input @playbooks/refund.input.json \
-	  --mock playbooks/refund.mock.json --json | jq .
-	@echo "== suspending at a checkpoint, the pending item, resume and log arrive with issue 5 (see README, Status)"
+	@set -e; rm -rf $(DEMO_DIR); mkdir -p $(DEMO_DIR); \
+	export HITL_STORE=$(DEMO_DIR)/store.db; hitlvm=$(BINDIR)/hitlvm; \
+	echo "== 1. the agent runs playbooks/refund-demo.hitl (actions answered by its mock file)"; \
+	echo "\$$ hitlvm run playbooks/refund-demo.hitl --input @playbooks/refund-demo.input.json --mock playbooks/refund-demo.mock.json --as agent"; \
+	rc=0; $$hitlvm run playbooks/refund-demo.hitl --input @playbooks/refund-demo.input.json \
+	  --mock playbooks/refund-demo.mock.json --as agent || rc=$$?; \
+	[ $$rc -eq 3 ] || { echo "demo: expected the run to suspend (exit 3), got $$rc"; exit 1; }; \
+	inst=$$($$hitlvm instances --json | jq -r '.[0].id'); item=$$($$hitlvm pending --json | jq -r '.[0].id'); \
+	echo "(exit 3: instance $$inst is suspended, waiting for a verdict on item $$item)"; echo; \
+	echo "== 2. what is waiting for a person"; echo "\$$ hitlvm pending"; $$hitlvm pending; echo; \
+	echo "== 3. alice looks at the item"; echo "\$$ hitlvm show $$item"; $$hitlvm show $$item; \
+	digest=$$($$hitlvm show $$item --json | jq -r .digest); echo; \
+	echo "== 4. alice approves what she saw (the digest binds her verdict to it)"; \
+	echo "\$$ hitlvm resume $$item approve --as alice --digest $$digest"; \
+	$$hitlvm resume $$item approve --as alice --digest $$digest; echo; \
+	echo "== 5. the instance's log"; echo "\$$ hitlvm log $$inst"; $$hitlvm log $$inst; echo; \
+	echo "demo: done (store: $(DEMO_DIR)/store.db; try hitlvm instances --store $(DEMO_DIR)/store.db)"
 
 # ---- fuzzing ----------------------------------------------------------------
 # libFuzzer targets for the front end and the bytecode loader, built with
@@ -260,8 +286,14 @@ sim: deps $(BINDIR)/hitlc $(BINDIR)/hitlvm
 	python3 tests/sim/sim.py --bindir $(BINDIR) $(SIM_ARGS)
 
 # ---- benchmarks -----------------------------------------------------------
-bench: deps all
-	bash bench/run.sh $(BINDIR)
+# bench_embed's driver, linked against libhitl.so as an embedder would
+$(BUILD)/bench/embed_bench: bench/embed_bench.c include/hitl.h $(SO_LINKS)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -Iinclude $(LDFLAGS) -o $@ $< -L$(LIBDIR) -lhitl \
+	  -Wl,-rpath,$(abspath $(LIBDIR))
+
+bench: deps all $(BUILD)/bench/embed_bench $(BUILD)/tests/libtestactions.so
+	BENCH_EMBED=$(BUILD)/bench/embed_bench BENCH_TESTACTIONS=$(BUILD)/tests bash bench/run.sh $(BINDIR)
 
 clean:
 	rm -rf build bin lib

@@ -15,6 +15,13 @@
 #   compile  hitlc --check vs luac5.4 -p, and hitlc -o vs luac5.4 -o
 #   vm       bench/vm/NAME.hitl on hitlvm vs bench/vm/NAME.lua on lua5.4
 #            (ratios of best wall time; CPU-time ratios printed beside them)
+#   store    durable suspend + resume cycles per second (bench/store_cycles.c,
+#            in process) against the bare SQLite commit rate on the same disk
+#            (bench/commit_rate.c) divided by the commits one cycle makes;
+#            bytes stored per suspended refund instance
+#   embed    the embedding boundary (bench/embed_bench.c through libhitl.so):
+#            host-callback action calls per second, and `from` calls of an
+#            empty C function through libffi per second; figures, no goal
 #
 # Environment (all optional):
 #   BENCH_SECTIONS  sections to run, in order     (default: all of SECTIONS)
@@ -23,6 +30,11 @@
 #   BENCH_VM_PROGS  VM programs, from bench/vm     (default: all of VM_PROGS)
 #   BENCH_LINES     size of the generated program            (default: 100000)
 #   BENCH_OUT       scratch folder                           (default: build/bench)
+#   BENCH_CYCLES    suspend + resume cycles timed             (default: 3000)
+#   BENCH_COMMIT_SECONDS  length of the bare commit loop       (default: 3)
+#   BENCH_EMBED     the embed_bench binary (make bench builds it; else skipped)
+#   BENCH_TESTACTIONS  folder of libtestactions.so, for the `from` calls
+#   BENCH_EMBED_CALLS  action calls per measured loop         (default: 1000000)
 set -euo pipefail
 
 BINDIR=${1:-}
@@ -40,7 +52,7 @@ OUT=${BENCH_OUT:-build/bench}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-SECTIONS="compile vm"
+SECTIONS="compile vm store embed"
 VM_PROGS="loop fib strings collections"
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
@@ -289,8 +301,146 @@ bench_vm() {
   row "$what" "$g" "<= 1.0" "$(at_most "$g" 1.0)$note"
 }
 
+bench_embed() {
+  local bin=${BENCH_EMBED:-} dir=${BENCH_TESTACTIONS:-} calls=${BENCH_EMBED_CALLS:-1000000}
+  echo "== embedding boundary: action calls through hitl_* (bench/embed_bench.c, best of 3)"
+  if [[ -z "$bin" || ! -x "$bin" ]]; then
+    skip "host-callback calls per second" "no embed_bench (BENCH_EMBED; make bench builds it)"
+    skip "empty \`from\` calls per second (libffi)" "no embed_bench"
+    return 0
+  fi
+  if [[ -z "$dir" || ! -f "$dir/libtestactions.so" ]]; then
+    skip "empty \`from\` calls per second (libffi)" "no libtestactions.so (BENCH_TESTACTIONS)"
+    dir=.
+  fi
+  local out
+  out=$("$bin" "$calls" "$dir") || die "embed_bench failed"
+  get() { echo "$out" | awk -v k="$1" '$1 == k {print $2}'; }
+  printf '   %-40s %12s %10s\n' "call (a loop of $calls)" "calls/s" "ns/call*"
+  printf '   %-40s %12s %10s\n' "host callback, no arguments" "$(get host_calls_per_sec)" "$(get host_ns_per_call)"
+  printf '   %-40s %12s %10s\n' "host callback, two int arguments" "$(get host_2args_calls_per_sec)" "$(get host_2args_ns_per_call)"
+  printf '   %-40s %12s %10s\n' "from (libffi), empty int64_t f(void)" "$(get ffi_empty_calls_per_sec)" "$(get ffi_empty_ns_per_call)"
+  printf '   %-40s %12s %10s\n' "from (libffi), int64_t add(a, b)" "$(get ffi_add_calls_per_sec)" "$(get ffi_add_ns_per_call)"
+  printf '   * over the same loop without the call (%ss)\n' "$(get loop_seconds)"
+  row "host-callback calls per second" "$(get host_calls_per_sec)" "-" "measured"
+  row "empty \`from\` calls per second (libffi)" "$(get ffi_empty_calls_per_sec)" "-" "measured"
+}
+
 # geomean X... — geometric mean, two decimals
 geomean() { python3 -c "import math, sys; r = [float(x) for x in sys.argv[1:]]; print('%.2f' % math.exp(sum(map(math.log, r)) / len(r)))" "$@"; }
+
+# ---- the store: durable suspend + resume cycles, bytes per instance ----------
+# Both programs are built here with cc.  commit_rate uses SQLite directly (it
+# is the anchor); store_cycles links lib/libhitl.a and makes, in one process,
+# the library calls `hitlvm resume ITEM approve` makes (see its header), and
+# counts commits with SQLite's commit hook.  The database files live in
+# $OUT/store, on the disk the store would use.  The three runs alternate
+# (commit rate, cycles, commit rate, …) so both see the same disk; best of 3.
+bench_store() {
+  need cc sqlite3 python3
+  local what="store cycles/s ÷ (commit rate ÷ commits per cycle)"
+  local what2="bytes stored per suspended refund instance"
+  local dir="$OUT/store" lib="$BINDIR/../lib/libhitl.a" hitlvm="$BINDIR/hitlvm"
+  [[ -f "$lib" ]] || lib="$(dirname "$BINDIR")/lib/libhitl.a"
+  rm -rf "$dir"; mkdir -p "$dir"
+  echo "== store: durable suspend + resume cycles (in process) vs the bare SQLite commit rate"
+  cc -O2 -o "$dir/commit_rate" "$HERE/commit_rate.c" -lsqlite3 || die "cannot build bench/commit_rate.c"
+  if [[ ! -f "$lib" ]] || [[ "$(nm "$lib" 2>/dev/null | grep -c " T st_open$")" == 0 ]]; then
+    skip "$what" "$lib has no store yet (st_open: vm/store_sqlite.c)"
+  else
+    # shellcheck disable=SC2046
+    cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$HERE/.." -I"$HERE/../build/gen" \
+      -o "$dir/store_cycles" "$HERE/store_cycles.c" "$lib" -Wl,--wrap=sqlite3_open_v2 \
+      $(pkg-config --libs libffi sqlite3 jansson libsodium) -ldl -lm || die "cannot build bench/store_cycles.c"
+    local n=${BENCH_CYCLES:-3000} secs=${BENCH_COMMIT_SECONDS:-3} i best_rate=0 best_cps=0 cpc=0
+    local c t commits snap pages bc bt bpages brate ppc=0 bppc=0
+    for i in 1 2 3; do
+      read -r bc bt bpages brate <<<"$("$dir/commit_rate" "$dir/commit.db" "$secs")" || die "commit_rate failed"
+      if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)" "$brate" "$best_rate"; then
+        best_rate=$brate
+        bppc=$(python3 -c "import sys; print('%.1f' % (int(sys.argv[1]) / int(sys.argv[2])))" "$bpages" "$bc")
+      fi
+      read -r c t commits snap pages <<<"$(HITL_STORE_SYNC=FULL "$dir/store_cycles" "$HERE/store_cycle.hitl" "$dir/cycles.db" "$n")" \
+        || die "store_cycles failed"
+      cpc=$(python3 -c "import sys; print('%.2f' % (int(sys.argv[1]) / int(sys.argv[2])))" "$commits" "$c")
+      ppc=$(python3 -c "import sys; print('%.1f' % (int(sys.argv[1]) / int(sys.argv[2])))" "$pages" "$commits")
+      best_cps=$(python3 -c "import sys; print('%.1f' % max(float(sys.argv[1]), int(sys.argv[2]) / float(sys.argv[3])))" "$best_cps" "$c" "$t")
+    done
+    local normal
+    read -r c t commits snap pages <<<"$(HITL_STORE_SYNC=NORMAL "$dir/store_cycles" "$HERE/store_cycle.hitl" "$dir/cycles.db" "$n")" \
+      || die "store_cycles failed"
+    normal=$(python3 -c "import sys; print('%.0f' % (int(sys.argv[1]) / float(sys.argv[2])))" "$c" "$t")
+    local bound r
+    bound=$(python3 -c "import sys; print('%.0f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$best_rate" "$cpc")
+    r=$(python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$best_cps" "$bound")
+    printf '   bare SQLite commits/s (WAL, synchronous=FULL, 1 row each, best of 3): %8.0f  (%s WAL pages a commit)\n' "$best_rate" "$bppc"
+    printf '   suspend + resume cycles/s, durable (%s cycles, best of 3):          %8.0f\n' "$n" "$best_cps"
+    printf '   commits per cycle (commit hook): %s, WAL pages per commit: %s, snapshot: %s bytes\n' "$cpc" "$ppc" "$snap"
+    printf '   bound = commit rate / commits per cycle: %s cycles/s\n' "$bound"
+    printf '   ratio cycles/s / bound: %s (goal >= 0.70)\n' "$r"
+    printf '   (HITL_STORE_SYNC=NORMAL, no fsync per commit: %s cycles/s: the CPU and write() part)\n' "$normal"
+    row "$what" "$r" ">= 0.70" "$(at_least "$r" 0.70)"
+  fi
+
+  echo "== store: bytes stored per suspended refund instance"
+  if [[ ! -x "$hitlvm" ]] || ! "$hitlvm" pending --store "$dir/probe.db" >/dev/null 2>&1; then
+    skip "$what2" "hitlvm has no store yet ('hitlvm pending' fails)"
+    return 0
+  fi
+  local db="$dir/refund.db" pb="$HERE/../playbooks" out id
+  rm -f "$db"*
+  # refund.hitl routed to a person by a low score, and refund-demo.hitl at its checkpoint
+  python3 -c "import json,sys; m=json.load(open(sys.argv[1])); m['score_refund']=0.5; json.dump(m, open(sys.argv[2],'w'))" \
+    "$pb/refund.mock.json" "$dir/refund-low.mock.json"
+  local worst=0 name
+  for name in refund refund-demo; do
+    local mock="$pb/$name.mock.json"
+    [[ "$name" == refund ]] && mock="$dir/refund-low.mock.json"
+    out=$("$hitlvm" run "$pb/$name.hitl" --input "@$pb/$name.input.json" --mock "$mock" --as agent --json --store "$db" 2>"$dir/$name.err") \
+      && die "$name.hitl did not suspend"
+    id=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['instance'])" "$out") \
+      || die "no instance from $name: $(head -n 5 "$dir/$name.err")"
+    local bytes
+    bytes=$(store_bytes "$db" "$id")
+    printf '   %-12s instance %s: %s bytes\n' "$name" "$id" "$bytes"
+    sqlite3 "$db" "$(store_bytes_sql "$id" breakdown)" | sed 's/^/      /'
+    worst=$(python3 -c "import sys; print(max(int(sys.argv[1]), int(sys.argv[2].split()[0])))" "$worst" "$bytes")
+  done
+  printf '   (the program, stored once per program, not counted: %s bytes)\n' \
+    "$(sqlite3 "$db" 'SELECT sum(length(bytes)) FROM programs')"
+  printf '   bytes per suspended instance, the larger: %s (goal <= 1024)\n' "$worst"
+  row "$what2" "$worst" "<= 1024" "$(at_most "$worst" 1024)"
+}
+
+# store_bytes_sql INSTANCE [breakdown] — the bytes of an instance's rows: every
+# column's stored length (text as UTF-8 bytes, integers as 8), summed over
+# instances, snapshots, items, verdicts, events and calls
+store_bytes_sql() {
+  python3 - "$1" "${2:-}" <<'PY'
+import sys
+inst, breakdown = sys.argv[1], sys.argv[2]
+tables = {
+  "instances": ("id", "id program playbook status starter input params mocks mock_state result error owner segment created updated"),
+  "snapshots": ("instance", "instance bytes"),
+  "items": ("instance", "id instance kind title payload digest \"by\" quorum editable status created deadline timeout_verdict timeout_reason"),
+  "verdicts": ("instance", "id item instance verdict reviewer reason edits at"),
+  "events": ("instance", "instance seq at kind fields"),
+  "calls": ("instance", "instance idx action args state result at"),
+}
+def size(c):
+    return "(CASE typeof(%s) WHEN 'integer' THEN 8 WHEN 'real' THEN 8 WHEN 'null' THEN 0 ELSE length(CAST(%s AS BLOB)) END)" % (c, c)
+parts = []
+for t, (key, cols) in tables.items():
+    expr = " + ".join(size(c) for c in cols.split())
+    parts.append("SELECT '%s' AS t, count(*) AS n, coalesce(sum(%s), 0) AS b FROM %s WHERE %s = '%s'" % (t, expr, t, key, inst))
+u = " UNION ALL ".join(parts)
+if breakdown:
+    print("SELECT printf('%%-10s %%3d rows %%6d bytes', t, n, b) FROM (%s)" % u)
+else:
+    print("SELECT sum(b) FROM (%s)" % u)
+PY
+}
+store_bytes() { sqlite3 "$1" "$(store_bytes_sql "$2")"; }
 
 # ---- main -------------------------------------------------------------------
 echo "bench: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'), $(date -u +%Y-%m-%dT%H:%MZ)"

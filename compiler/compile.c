@@ -10,6 +10,7 @@
 
 #include "../vm/mem.h"
 #include "codegen.h"
+#include "explain.h"
 #include "front.h"
 
 int cp_read_file(const char *path, char **text, size_t *len) {
@@ -71,7 +72,8 @@ void cp_free_text(char *text) { mem_free(text, 0); }
 bool cp_front(const char *name, const char *src, size_t len, Diags *d, Ast **out) {
   diag_init(d, name, src, len);
   Ast *ast = ps_parse(src, len, d);
-  if (ast && d->errors == 0) ck_check(ast, d);
+  /* the gating warnings (explain.h) are part of checking a sound tree */
+  if (ast && d->errors == 0 && ck_check(ast, d)) ex_warn(ast, d);
   if (out)
     *out = ast;
   else if (ast)

@@ -30,7 +30,8 @@ int cp_read_file(const char *path, char **text, size_t *len);
 void cp_free_text(char *text);
 
 /* Initialise d (name is the file name diagnostics show), parse src, and run
- * the checker unless parsing reported an error.  Returns true when there is
+ * the checker unless parsing reported an error, then, when the checker found
+ * no error, the gating analysis's warnings (explain.h).  Returns true when there is
  * no error (warnings allowed).  With out, *out receives the tree, also on
  * errors (the caller frees it with ast_free); without, it is freed here.
  * The caller always calls diag_free(d); src must outlive d. */

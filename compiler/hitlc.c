@@ -17,6 +17,7 @@
 #include "../vm/bytecode.h"
 #include "../vm/mem.h"
 #include "compile.h"
+#include "explain.h"
 #include "front.h"
 
 #define HITLC_VERSION "0.1.0"
@@ -47,8 +48,8 @@ static const char usage_text[] =
   "colour when standard error is a terminal and NO_COLOR is not set.\n"
   "Exit status: 0 fine, 1 errors in the playbook, 2 usage or I/O error.\n"
   "\n"
-  "Not implemented yet in this version: --explain; and review statements\n"
-  "compile with an error until the VM can run them.\n";
+  "Not implemented yet in this version: review statements compile with an\n"
+  "error until the VM can run them.\n";
 
 typedef struct Options {
   Mode mode;
@@ -119,16 +120,21 @@ static int parse_args(int argc, char **argv, Options *o) {
 }
 
 /* Print the diagnostics and decide the status: 1 for errors (or warnings
- * with --strict), else 0. */
+ * with --strict, which are then printed as errors), else 0. */
 static int report(const Options *o, Diags *d) {
-  if (d->errors || d->warnings) diag_print(d, stderr, isatty(STDERR_FILENO));
-  if (d->errors) return EXIT_PLAYBOOK;
+  unsigned promoted = 0;
   if (o->strict && d->warnings) {
-    fprintf(stderr, "hitlc: %u warning%s treated as error%s (--strict)\n", d->warnings,
-            d->warnings == 1 ? "" : "s", d->warnings == 1 ? "" : "s");
-    return EXIT_PLAYBOOK;
+    for (unsigned i = 0; i < d->n; i++)
+      if (d->v[i].sev == SEV_WARNING) d->v[i].sev = SEV_ERROR;
+    promoted = d->warnings;
+    d->errors += d->warnings;
+    d->warnings = 0;
   }
-  return EXIT_OK;
+  if (d->errors || d->warnings) diag_print(d, stderr, isatty(STDERR_FILENO));
+  if (promoted)
+    fprintf(stderr, "hitlc: %u warning%s treated as error%s (--strict)\n", promoted,
+            promoted == 1 ? "" : "s", promoted == 1 ? "" : "s");
+  return d->errors ? EXIT_PLAYBOOK : EXIT_OK;
 }
 
 static int read_source(const char *file, char **src, size_t *len) {
@@ -290,6 +296,31 @@ static int run_disasm(const Options *o) {
   return status;
 }
 
+/* --explain: the routes the rules allow at every action call site */
+static int run_explain(const Options *o) {
+  char *src;
+  size_t len;
+  if (read_source(o->file, &src, &len)) return EXIT_USAGE;
+  Diags d;
+  Ast *ast = NULL;
+  cp_front(o->file, src, len, &d, &ast);
+  int status = report(o, &d);
+  if (!d.errors && ast) {
+    /* the warnings were reported by cp_front; the table is made again here */
+    ExReport *r = ex_analyze(ast, NULL);
+    if (o->json) ex_print_json(r, stdout);
+    else ex_print_table(r, stdout);
+    if (fflush(stdout) != 0) {
+      fprintf(stderr, "hitlc: cannot write the table: %s\n", strerror(errno));
+      status = EXIT_USAGE;
+    }
+  }
+  if (ast) ast_free(ast);
+  diag_free(&d);
+  cp_free_text(src);
+  return status;
+}
+
 int main(int argc, char **argv) {
   Options o = {0};
   int status = parse_args(argc, argv, &o);
@@ -310,9 +341,7 @@ int main(int argc, char **argv) {
   case MODE_DISASM:
     return run_disasm(&o);
   case MODE_EXPLAIN:
-    fprintf(stderr, "hitlc: %s is not implemented yet (it arrives with the bytecode compiler); "
-            "use --check to check a playbook\n", mode_flag[o.mode]);
-    return EXIT_USAGE;
+    return run_explain(&o);
   }
   return EXIT_USAGE;
 }

@@ -90,6 +90,9 @@ typedef struct Run {
   Module *m;
   VM *vm;
   Mocks *mocks;
+  struct Ffi *ffi;                    /* `from` actions through libffi */
+  int64_t verdict_item;               /* the item whose verdict this segment applies, 0 = none */
+  char *base_dir;                     /* the playbook's folder (run only), for `from` libraries */
   uint8_t hash[32];                   /* the program's */
   Event *ev;
   size_t nev, capev;

@@ -213,6 +213,7 @@ int decide(Cli *c, StItem *it, const char *verdict, const char *reviewer, const 
     goto done;
   }
   /* the VM checks the edits (names, types) before anything is committed */
+  r.verdict_item = it->id;
   if (deciding && !vm_resume(r.vm, vj, err, sizeof err)) {
     bad_input("verdict refused: %s", err);
     goto done;

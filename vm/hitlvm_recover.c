@@ -107,6 +107,7 @@ void recover_instance(Cli *c, const char *id) {
         strcmp(items[n - 1].status, "open") != 0) {
       char *vj = stored_verdict(c, items[n - 1].id), err[512] = "no verdict stored";
       run_event(&r, "resumed", fields);
+      r.verdict_item = items[n - 1].id;
       if (vj && vm_resume(r.vm, vj, err, sizeof err)) ok = EXIT_COMPLETED;
       else bad_input("instance %s: its verdict cannot be applied again: %s", id, err);
       free(vj);

@@ -19,6 +19,7 @@
 
 #include "compiler/ast.h"
 #include "compiler/compile.h"
+#include "ffi_actions.h"
 #include "hitlvm.h"
 #include "mem.h"
 #include "pending.h"
@@ -90,6 +91,21 @@ static int fail_with(char **result_json, const char *fmt, const char *a, const c
   return 1;
 }
 
+/* A mocked action answers from its mock; a `from` action without a mock is
+ * called through libffi; anything else has no binding (mock_call says so). */
+static int call_binding(Run *r, const char *action, const char *args_json, char **result_json) {
+  bool mocked = false;
+  for (size_t i = 0; r->mocks && i < mock_count(r->mocks) && !mocked; i++)
+    mocked = strcmp(mock_name(r->mocks, i), action) == 0;
+  int32_t ai = ffi_action_index(r->m, action);
+  if (!mocked && ai >= 0 && r->m->actions[ai].lib) {
+    if (!r->ffi && !(r->ffi = ffi_new(r->m, r->base_dir, NULL, NULL)))
+      return fail_with(result_json, "not called: out of memory opening '%s'%s", action, "");
+    return ffi_call_action(r->ffi, (uint32_t)ai, args_json, result_json);
+  }
+  return mock_call(r->mocks, action, args_json, result_json);
+}
+
 /* Every action call goes through the journal, by its index in the instance.
  * A recorded outcome is returned without calling (replay after a crash; the
  * mock's counter moves on as it did, with no call made); an intent without
@@ -114,6 +130,11 @@ static int journal_call(void *user, const char *action, const char *args_json, c
       *result_json = dup_text(row.result ? row.result : out ? "action failed" : "null");
     } else if (!ci.retry) {
       out = VM_ACTION_IN_DOUBT;
+    } else if (strcmp(row.state, "retry") == 0 && row.result &&
+               strtoll(row.result, NULL, 10) == r->verdict_item) {
+      /* this very approval already started the call again and never heard
+       * back (a crash): in doubt once more, never a third call unasked */
+      out = VM_ACTION_IN_DOUBT;
     }
     have_intent = true;
     st_call_free(&row);
@@ -124,7 +145,18 @@ static int journal_call(void *user, const char *action, const char *args_json, c
   StCall c = {r->id, (int64_t)ci.index, (char *)action, (char *)args_json, "intent", NULL, (int64_t)time(NULL)};
   if (ci.irreversible && !have_intent && st_put_call(st, &c) != ST_OK)
     return fail_with(result_json, "not called: the intent cannot be recorded (%s)%s", st_errmsg(st), "");
-  int res = mock_call(r->mocks, action, args_json, result_json);
+  if (have_intent && ci.retry) {
+    /* a person approved calling it again: record which approval started the
+     * retry before calling, so a crash during it cannot lead to another */
+    char item[32];
+    snprintf(item, sizeof item, "%lld", (long long)r->verdict_item);
+    StCall retry = c;
+    retry.state = "retry";
+    retry.result = item;
+    if (st_put_call(st, &retry) != ST_OK)
+      return fail_with(result_json, "not called: the retry cannot be recorded (%s)%s", st_errmsg(st), "");
+  }
+  int res = call_binding(r, action, args_json, result_json);
   if (!*result_json) return res;   /* out of memory: the VM fails the run; an intent stays in doubt */
   c.state = res ? "failed" : "done";
   c.result = *result_json;
@@ -156,6 +188,8 @@ void run_free(Run *r) {
   }
   mem_free(r->ev, r->capev * sizeof *r->ev);
   vm_free(r->vm);
+  ffi_free(r->ffi);
+  mem_free(r->base_dir, 0);
   mock_free(r->mocks);
   bc_free(r->m);
   memset(r, 0, sizeof *r);
@@ -466,6 +500,16 @@ int cmd_run(Cli *c) {
   size_t len = 0;
   const char *input;
   if (!(r.m = load_program(o->arg1))) goto done;
+  {
+    /* `from` libraries are looked for in the playbook's folder first */
+    const char *slash = strrchr(o->arg1, '/');
+    size_t n = slash ? (size_t)(slash - o->arg1) : 1;
+    r.base_dir = mem_alloc(n + 1);
+    if (r.base_dir) {
+      memcpy(r.base_dir, slash ? o->arg1 : ".", n);
+      r.base_dir[n] = 0;
+    }
+  }
   if (!bc_write(r.m, &bytes, &len)) {
     bad_input("out of memory");
     goto done;

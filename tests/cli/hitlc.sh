@@ -88,9 +88,15 @@ check "compiling writes good.hbc" test -s good.hbc
 rm -f good.hbc
 run --disasm good.hitl
 check "--disasm exits 0" status_is 0
-# not yet implemented: an honest message and exit 2, never fake output
+# --explain: more in tests/cli/explain.sh
 run --explain good.hitl
-check "--explain (not implemented yet) exits 2" status_is 2
+check "--explain exits 0" status_is 0
+check "--explain prints the table's header" grep -q '^line:col  *action  *irreversible' out
+run --explain bad.hitl
+check "--explain of a file with errors exits 1" status_is 1
+check "--explain of a file with errors prints no table" test ! -s out
+run --json good.hitl
+check "--json without --explain is a usage error" status_is 2
 
 # ---- checking --------------------------------------------------------------
 run --check good.hitl
@@ -136,8 +142,18 @@ run --strict --check good.hitl
 check "--strict on a clean file exits 0" status_is 0
 run --check --strict bad.hitl
 check "--strict with errors exits 1" status_is 1
-# A warning turning into exit 1 under --strict is not tested yet: the checker
-# emits no warnings so far.  Add the case here when it first does.
+# an irreversible action that the rules may route auto: a warning
+printf 'playbook w "a warning"\naction pay(n: int) { irreversible }\nrules {\n  otherwise -> auto\n}\npay(1)\n' >warn.hitl
+run --check warn.hitl
+check "a warning alone exits 0" status_is 0
+check "the warning: FILE:LINE:COL: warning:" grep -q '^warn\.hitl:6:1: warning: irreversible action' err
+run --strict --check warn.hitl
+check "--strict: a warning exits 1" status_is 1
+check "--strict: the warning is reported as an error" grep -q '^warn\.hitl:6:1: error: irreversible' err
+check "--strict: says why the status is 1" err_has "1 warning treated as error (--strict)"
+run --strict warn.hitl
+check "--strict: compiling with a warning exits 1" status_is 1
+check "--strict: nothing is written" test ! -e warn.hbc
 
 # ---- colour ----------------------------------------------------------------
 # With stderr on a terminal (script(1) gives one) colour is on, unless NO_COLOR.
