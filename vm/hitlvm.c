@@ -23,7 +23,7 @@ static const char usage_text[] =
   "       hitlvm pending [--group G] [--as NAME]\n"
   "       hitlvm show ITEM\n"
   "       hitlvm resume ITEM approve|modify|reject [--reason TEXT] [--set NAME=JSON]...\n"
-  "                          [--digest HEX] [--as NAME] [--fuel N]\n"
+  "                          [--digest HEX] [--sign KEYFILE | --signature HEX] [--as NAME] [--fuel N]\n"
   "       hitlvm instances [--status S]\n"
   "       hitlvm log INSTANCE\n"
   "       hitlvm expire [--now TIME]\n"
@@ -31,7 +31,8 @@ static const char usage_text[] =
   "       hitlvm calibrate [--target T] [--min-samples N] [--apply]\n"
   "       hitlvm export\n"
   "       hitlvm reviewers add NAME --group G [--group G2]... [--key PUBKEY]\n"
-  "       hitlvm reviewers list | remove NAME [--group G]\n"
+  "       hitlvm reviewers list | remove NAME [--group G] | group G [--signed | --unsigned]\n"
+  "       hitlvm keygen NAME\n"
   "       hitlvm audit verify [INSTANCE]\n"
   "       hitlvm --version | --help\n"
   "\n"
@@ -46,7 +47,9 @@ static const char usage_text[] =
   "  show       one item: title, payload, digest, who decides, quorum, deadline\n"
   "  resume     decide an item and run its instance on until it next stops;\n"
   "             modify takes --set NAME=JSON for the editable names; --digest HEX\n"
-  "             refuses the verdict unless the item is exactly what you saw\n"
+  "             refuses the verdict unless the item is exactly what you saw;\n"
+  "             --sign KEYFILE signs it with your key (required by a signed group),\n"
+  "             --signature HEX gives a signature made elsewhere\n"
   "  instances  the instances and their state (--status running|suspended|\n"
   "             completed|failed)\n"
   "  log        an instance's event log (JSON lines with --json)\n"
@@ -59,9 +62,13 @@ static const char usage_text[] =
   "             (default 50) decisions; --apply records it for later runs\n"
   "  export     every decision as JSON lines (context, confidence, route, verdict, edits)\n"
   "  reviewers  the reviewer registry: add NAME to groups (creating it; --key its\n"
-  "             Ed25519 public key, 64 hex), list, remove NAME (or one --group)\n"
+  "             Ed25519 public key, 64 hex), list, remove NAME (or one --group);\n"
+  "             group G --signed: G's verdicts must be signed (--unsigned: no longer)\n"
+  "  keygen     a new Ed25519 key pair: the secret key to NAME.key (mode 0600, never\n"
+  "             overwritten), the public key printed, to register with reviewers add\n"
   "  audit      verify: recompute the hash chains of the event logs and of the\n"
-  "             decisions; exit 2 naming the first bad link\n"
+  "             decisions, re-verify every verdict's signature; exit 2 naming the\n"
+  "             first bad link or signature\n"
   "\n"
   "options of run: --input the run's input (a JSON object, default {}); --param\n"
   "override a param (a string param takes VALUE as text, any other type a JSON\n"
@@ -76,7 +83,7 @@ static const char usage_text[] =
 /* the commands, their positional arguments and the options each takes */
 enum { O_INPUT = 1, O_MOCK = 2, O_AS = 4, O_FUEL = 8, O_PARAM = 16, O_GROUP = 32, O_STATUS = 64,
        O_REASON = 128, O_SET = 256, O_DIGEST = 512, O_NOW = 1024, O_TARGET = 2048, O_MIN = 4096,
-       O_KEY = 8192 };
+       O_KEY = 8192, O_SIGN = 16384 };
 static const struct Command {
   const char *name;
   int npos;
@@ -87,7 +94,8 @@ static const struct Command {
   {"run", 1, "PROGRAM (.hbc or .hitl)", O_INPUT | O_MOCK | O_AS | O_FUEL | O_PARAM, cmd_run},
   {"pending", 0, "", O_GROUP | O_AS, cmd_pending},
   {"show", 1, "ITEM", 0, cmd_show},
-  {"resume", 2, "ITEM and a VERDICT", O_REASON | O_SET | O_DIGEST | O_AS | O_FUEL, cmd_resume},
+  {"resume", 2, "ITEM and a VERDICT", O_REASON | O_SET | O_DIGEST | O_AS | O_FUEL | O_SIGN,
+   cmd_resume},
   {"instances", 0, "", O_STATUS, cmd_instances},
   {"log", 1, "INSTANCE", 0, cmd_log},
   {"expire", 0, "", O_NOW | O_FUEL, cmd_expire},
@@ -97,10 +105,7 @@ static const struct Command {
   /* reviewers add NAME | list | remove NAME: cmd_reviewers checks how many */
   {"reviewers", -2, "add NAME, list or remove NAME", O_GROUP | O_KEY, cmd_reviewers},
   {"audit", -2, "verify [INSTANCE]", 0, cmd_audit},
-};
-/* TOOLS.md §2 commands that later issues bring */
-static const struct { const char *name, *when; } later[] = {
-  {"keygen", "signed verdicts (issue 8, part 3)"},
+  {"keygen", 1, "NAME", 0, cmd_keygen},
 };
 
 #if defined(__GNUC__)
@@ -138,7 +143,7 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
     {"--group", NULL, O_GROUP},        {"--status", &o->status, O_STATUS}, {"--reason", &o->reason, O_REASON},
     {"--set", NULL, O_SET},            {"--digest", &o->digest, O_DIGEST}, {"--now", &o->now, O_NOW},
     {"--target", &o->target, O_TARGET}, {"--min-samples", &o->min_samples, O_MIN},
-    {"--key", &o->key, O_KEY},
+    {"--key", &o->key, O_KEY},         {"--sign", &o->sign, O_SIGN},       {"--signature", &o->signature, O_SIGN},
   };
   int npos = 0;
   const char *first_opt[sizeof with_value / sizeof *with_value] = {0};
@@ -148,9 +153,6 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
     if (options_done || a[0] != '-' || a[1] == '\0') {
       if (!o->command) {
         o->command = a;
-        for (size_t k = 0; k < sizeof later / sizeof *later; k++)
-          if (strcmp(a, later[k].name) == 0)
-            return usage_error("'%s' arrives with %s", a, later[k].when);
         for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
           if (strcmp(a, commands[k].name) == 0) *cmd = &commands[k];
         if (!*cmd) return usage_error("unknown command '%s'", a);
@@ -170,6 +172,8 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = true; continue; }
     if (strcmp(a, "--version") == 0) { o->version = true; continue; }
     if (strcmp(a, "--apply") == 0) { o->apply = true; continue; }
+    if (strcmp(a, "--signed") == 0) { o->set_signed = true; continue; }
+    if (strcmp(a, "--unsigned") == 0) { o->set_unsigned = true; continue; }
 
     /* an option with a value: --opt VALUE or --opt=VALUE */
     size_t k = 0, nk = sizeof with_value / sizeof *with_value;
@@ -214,6 +218,10 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
       return usage_error("%s is not an option of %s", first_opt[k], o->command);
   if (o->apply && strcmp(o->command, "calibrate") != 0)
     return usage_error("--apply is not an option of %s", o->command);
+  if ((o->set_signed || o->set_unsigned) && strcmp(o->command, "reviewers") != 0)
+    return usage_error("%s is not an option of %s", o->set_signed ? "--signed" : "--unsigned", o->command);
+  if (o->set_signed && o->set_unsigned) return usage_error("%s", "--signed and --unsigned together");
+  if (o->sign && o->signature) return usage_error("%s", "--sign and --signature together");
   if ((*cmd)->npos > 0 && npos < (*cmd)->npos) return usage_error("%s needs %s", o->command, (*cmd)->pos);
   if ((*cmd)->npos < 0 && npos == 0) return usage_error("%s needs %s", o->command, (*cmd)->pos);
   if (o->ngroups > 1 && strcmp(o->command, "reviewers") != 0) return usage_error("%s", "--group given twice");
@@ -286,8 +294,10 @@ int main(int argc, char **argv) {
       Cli c = {0};
       c.o = &o;
       who_acts(&c);
-      /* run opens the store once its input is checked: bad input never creates it */
-      status = strcmp(cmd->name, "run") == 0 ? EXIT_COMPLETED : cli_open_store(&c);
+      /* run opens the store once its input is checked: bad input never creates it;
+       * keygen needs none */
+      status = strcmp(cmd->name, "run") == 0 || strcmp(cmd->name, "keygen") == 0 ? EXIT_COMPLETED
+                                                                                    : cli_open_store(&c);
       if (status == EXIT_COMPLETED) status = cmd->fn(&c);
       if (c.st) st_close(c.st);
     }

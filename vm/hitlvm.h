@@ -30,12 +30,14 @@ enum { EXIT_COMPLETED = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SUSPENDED = 3 }
 
 typedef struct Options {
   bool json, help, version, apply;
+  bool set_signed, set_unsigned;      /* reviewers group G --signed | --unsigned */
   const char *command;
   const char *arg1, *arg2;            /* positional: PROGRAM, ITEM VERDICT, INSTANCE */
   const char *input, *mock, *as, *store;
   const char *status, *group, *reason, *digest, *now;
   const char *target, *min_samples;   /* calibrate */
   const char *key;                    /* reviewers add --key */
+  const char *sign, *signature;       /* resume --sign KEYFILE | --signature HEX */
   char **groups;                      /* --group G..., pointing into argv (group: the first) */
   int ngroups;
   uint64_t fuel;                      /* 0 = the VM's default */
@@ -53,6 +55,7 @@ typedef struct Cli {
   char user[256];                     /* --as, else the OS user */
   char owner[320];                    /* "host:pid" of this process */
   char host[256];
+  const char *sig;                    /* resume: the verdict's signature (128 hex), or NULL */
 } Cli;
 
 /* ---- hitlvm.c -------------------------------------------------------------- */
@@ -129,6 +132,22 @@ int cmd_expire(Cli *c);
 int cmd_reviewers(Cli *c);
 int cmd_audit(Cli *c);                                      /* hitlvm_audit.c */
 bool valid_key_hex(const char *s);                          /* 64 hex digits */
+
+/* ---- hitlvm_sign.c: signed verdicts (docs/hitlvm.md, "Signed verdicts") ---- */
+int cmd_keygen(Cli *c);
+/* The canonical message a reviewer signs (malloc'd; NULL when out of memory
+ * or edits is not a JSON object). */
+char *verdict_message(int64_t item, const char *digest, const char *verdict, const char *edits,
+                      const char *reason, const char *reviewer);
+/* resume: sign (--sign) or take (--signature) the verdict's signature and
+ * check it against the reviewer's registered key; the item's group may
+ * require one.  NULL when fine (sig[0] = '\0' when unsigned), else why not
+ * (malloc'd). */
+char *verdict_signature(Cli *c, const StItem *it, const char *verdict, const char *edits, const char *reason,
+                        const char *reviewer, char sig[129]);
+/* audit verify: re-verify every stored signature; ST_OK with *bad set to the
+ * first that fails (malloc'd message; NULL when all hold). */
+int audit_signatures(Cli *c, int64_t *checked, char **bad, int64_t *bad_verdict);
 /* The verdict vm_resume is given for an item, from its verdict rows (the
  * last is the deciding one; an approval lists every approving reviewer, so
  * a quorum's approvers are all named).  malloc'd. */

@@ -193,7 +193,8 @@ int decide(Cli *c, StItem *it, const char *verdict, const char *reviewer, const 
     bad_input("item %lld already decided", (long long)it->id);
     goto done;
   }
-  StVerdict v = {0, it->id, it->instance, (char *)verdict, (char *)reviewer, (char *)reason, (char *)edits, at, NULL};
+  StVerdict v = {0, it->id, it->instance, (char *)verdict, (char *)reviewer, (char *)reason, (char *)edits, at,
+                 (char *)c->sig};
   rc = st_insert_verdict(c->st, &v);
   if (rc == ST_CONFLICT) {
     bad_input("%s already voted on item %lld", reviewer, (long long)it->id);
@@ -328,7 +329,15 @@ int cmd_resume(Cli *c) {
   } else if ((why = may_not_decide(c, &it, c->user))) {
     bad_input("%s", why);
   } else if (o->nsets == 0 || (edits = edits_of(o))) {
-    status = decide(c, &it, verdict, c->user, o->reason, edits, "decided", (int64_t)time(NULL), false);
+    /* the signature: required by a signed group, checked whenever given */
+    char sig[129];
+    if ((why = verdict_signature(c, &it, verdict, edits, o->reason, c->user, sig))) {
+      bad_input("%s", why);
+    } else {
+      c->sig = sig[0] ? sig : NULL;
+      status = decide(c, &it, verdict, c->user, o->reason, edits, "decided", (int64_t)time(NULL), false);
+      c->sig = NULL;
+    }
   }
   free(why);
   free(edits);

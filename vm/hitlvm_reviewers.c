@@ -3,6 +3,7 @@
  *   hitlvm reviewers add NAME --group G [--group G2]... [--key PUBKEY]
  *   hitlvm reviewers list
  *   hitlvm reviewers remove NAME [--group G]
+ *   hitlvm reviewers group G [--signed | --unsigned]
  *
  * Who belongs to which group decides who may give a verdict on an item whose
  * `by` names a group (hitlvm_desk.c).  A reviewer's key is an Ed25519 public
@@ -108,16 +109,39 @@ static int reviewers_remove(Cli *c, const char *name) {
   return EXIT_COMPLETED;
 }
 
+/* group G: show whether G's verdicts must be signed; --signed / --unsigned
+ * sets it (the group need not have members yet). */
+static int reviewers_group(Cli *c, const char *group) {
+  const Options *o = c->o;
+  if (!good_name(group)) return bad_input("'%s' is not a group name", group);
+  if (o->ngroups || o->key) return bad_input("reviewers group takes no --group or --key");
+  if ((o->set_signed || o->set_unsigned) && st_set_group_signed(c->st, group, o->set_signed) != ST_OK)
+    return store_error(c, "marking the group");
+  bool sign = false;
+  if (st_group_signed(c->st, group, &sign) != ST_OK) return store_error(c, "reading the group");
+  char *g = json_quote(group);
+  if (o->json) printf("{\"group\":%s,\"signed\":%s}\n", g ? g : "null", sign ? "true" : "false");
+  else printf("group %s: %s\n", group, sign ? "signed (verdicts must be signed by a registered key)" : "unsigned");
+  free(g);
+  return EXIT_COMPLETED;
+}
+
 int cmd_reviewers(Cli *c) {
   const Options *o = c->o;
   const char *sub = o->arg1;
+  if ((o->set_signed || o->set_unsigned) && strcmp(sub, "group") != 0)
+    return bad_input("--signed and --unsigned go with reviewers group G");
+  if (strcmp(sub, "group") == 0) {
+    if (!o->arg2) return bad_input("reviewers group needs a group name G");
+    return reviewers_group(c, o->arg2);
+  }
   if (strcmp(sub, "list") == 0) {
     if (o->arg2) return bad_input("reviewers list takes no NAME");
     if (o->ngroups || o->key) return bad_input("reviewers list takes no --group or --key");
     return reviewers_list(c);
   }
   if (strcmp(sub, "add") != 0 && strcmp(sub, "remove") != 0)
-    return bad_input("reviewers takes add, list or remove, not '%s'", sub);
+    return bad_input("reviewers takes add, list, remove or group, not '%s'", sub);
   if (!o->arg2) return bad_input("reviewers %s needs a NAME", sub);
   return sub[0] == 'a' ? reviewers_add(c, o->arg2) : reviewers_remove(c, o->arg2);
 }

@@ -167,11 +167,6 @@ check "--store PATH: the store is made there" eval 'status_is 0 && [ -s "$TMP/s.
 run run calc.hitl --input '{"a":' --store "$TMP/bad.db"
 check "bad input: no store is made" eval 'status_is 2 && [ ! -e "$TMP/bad.db" ]'
 
-for c in keygen; do
-  run "$c" --json
-  if [ "$rc" -eq 2 ] && err_has "hitlvm: '$c' arrives with" && out_empty
-  then ok "$c: arrives later, exit 2"; else not_ok "$c: arrives later, exit 2 (status $rc)"; fi
-done
 expect_usage "show without ITEM" show
 expect_usage "resume without a VERDICT" resume 1
 expect_usage "log without INSTANCE" log

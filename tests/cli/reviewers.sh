@@ -119,7 +119,7 @@ refused "add with a malformed key" "64 hex" reviewers add gina --group x --key a
 refused "add 'timeout'" "not a reviewer name" reviewers add timeout --group x
 refused "remove an unknown reviewer" "no reviewer" reviewers remove nobody
 refused "remove a membership one lacks" "not a member" reviewers remove dave --group finance
-refused "an unknown subcommand" "add, list or remove" reviewers promote bob
+refused "an unknown subcommand" "add, list, remove or group" reviewers promote bob
 hv reviewers add gina --group audit
 hv reviewers remove gina
 check "remove: exit 0" status_is 0
