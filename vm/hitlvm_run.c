@@ -391,6 +391,29 @@ static Mocks *load_mocks(const char *path, const Module *m, char **text) {
 }
 
 /* --input JSON or @FILE as text in *owned (cp_free_text) or argv. */
+/* Drop the blanks between JSON tokens in place (never inside strings), so
+ * an input read from a file is stored and logged as compact text.  Only for
+ * text already known to be valid JSON: blanks can separate tokens in
+ * invalid text. */
+static void compact_json(char *s) {
+  char *out = s;
+  bool in_string = false;
+  for (char *p = s; *p; p++) {
+    char ch = *p;
+    if (in_string) {
+      *out++ = ch;
+      if (ch == '\\' && p[1]) *out++ = *++p;
+      else if (ch == '"') in_string = false;
+    } else if (ch == '"') {
+      in_string = true;
+      *out++ = ch;
+    } else if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
+      *out++ = ch;
+    }
+  }
+  *out = 0;
+}
+
 static bool input_text(const char *arg, const char **json, char **owned) {
   *owned = NULL;
   *json = arg ? arg : "{}";
@@ -527,6 +550,8 @@ int cmd_run(Cli *c) {
     bad_input("bad input: %s", err);
     goto done;
   }
+  /* kept and logged without the file's layout (the text is valid JSON now) */
+  if (owned_input) compact_json(owned_input);
   if (!set_params(r.vm, r.m, o->params, o->nparams, &params, &logged)) goto done;
 
   /* everything checked: now the store */
