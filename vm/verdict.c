@@ -248,7 +248,11 @@ bool vm_resume(VM *vm, const char *verdict_json, char *err, size_t n) {
 }
 
 bool vm_item_digest(VM *vm, const char *instance, int64_t item, char hex[65], char **canonical) {
-  if (vm->pending.t != V_MAP) return false;
+  return vm_payload_digest(vm, instance, item, vm->pending, hex, canonical);
+}
+
+bool vm_payload_digest(VM *vm, const char *instance, int64_t item, Value payload, char hex[65], char **canonical) {
+  if (payload.t != V_MAP) return false;
   jmp_buf jb, *saved = vm->oom;
   vm->oom = &jb;
   if (setjmp(jb)) {
@@ -269,7 +273,7 @@ bool vm_item_digest(VM *vm, const char *instance, int64_t item, char hex[65], ch
   vm_pop_root(vm, 1);
   k = str_cstr(vm, "payload");
   vm_push_root(vm, v_obj(&k->h));
-  map_set(vm, m, k, vm->pending);
+  map_set(vm, m, k, payload);
   vm_pop_root(vm, 1);
   StrBuf b;
   strbuf_init(vm, &b);

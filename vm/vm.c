@@ -123,6 +123,9 @@ void vm_free(VM *vm) {
   mem_free(vm->frames, vm->capframes * sizeof(Frame));
   mem_free(vm->handlers, vm->caphandlers * sizeof(Handler));
   mem_free(vm->steps, vm->capsteps * sizeof(StepRec));
+  mem_free(vm->active, vm->capactive * sizeof(ActiveReview));
+  mem_free(vm->open, vm->capopen * sizeof(OpenReview));
+  mem_free(vm->review_json, 0);
   mem_free(vm->roots, vm->caproots * sizeof(Value));
   mem_free(vm->cleanups, vm->capcleanups * sizeof(Cleanup));
   mem_free(vm->calibrated, vm->m ? vm->m->nactions * sizeof(double) : 0);
