@@ -461,6 +461,8 @@ bool vm_set_param(VM *vm, const char *name, const char *value, char *err, size_t
 
 /* ---- running ------------------------------------------------------------- */
 
+VmStatus vm_status(const VM *vm) { return vm->status; }
+
 VmStatus vm_run(VM *vm) {
   if (!vm->m || vm->finished) return vm->status;
   return vm_execute(vm);

@@ -70,6 +70,9 @@ bool vm_set_param(VM *vm, const char *name, const char *value, char *err, size_t
 /* Run until the playbook completes, fails or suspends. */
 VmStatus vm_run(VM *vm);
 
+/* Where the instance is: completed (also with reviews open), suspended or
+ * failed (not meaningful before the first vm_run). */
+VmStatus vm_status(const VM *vm);
 /* After VM_COMPLETED: the result as JSON (owned by the VM). */
 const char *vm_result_json(VM *vm);
 /* After VM_FAILED: {"kind","message","line"} as JSON (owned by the VM). */
