@@ -11,6 +11,8 @@
 # digest mismatch, an edit of what is not editable) must leave the store
 # unchanged.  Variants of a playbook's mock file are made here with jq.
 #
+# The helpers are in tests/cli/walks.bash.
+#
 #   BINDIR=bin bash tests/cli/walks.sh
 set -u
 
@@ -18,56 +20,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TEST_NAME=walks
 # shellcheck source=tests/cli/desk.bash
 . "$ROOT/tests/cli/desk.bash"
-PB="$ROOT/playbooks"
-export HITL_WITNESS="$TMP/witness"
-: >"$HITL_WITNESS"
-
-# ---- helpers -------------------------------------------------------------------
-# start NAME [RUN-OPTIONS...]: run playbooks/NAME.hitl as agent with its input
-# file and its mock file (or $INPUT / $MOCK when set); $INST, $ITEM (the first
-# pending item, empty if none)
-start() {
-  local name=$1; shift
-  hv run "$PB/$name.hitl" --input "@${INPUT:-$PB/$name.input.json}" \
-    --mock "${MOCK:-$PB/$name.mock.json}" --as agent --json "$@"
-  INST=$(jq -r '.instance // empty' out 2>/dev/null)
-  ITEM=$(jq -r '.pending[0].id // empty' out 2>/dev/null)
-}
-# decide ITEM VERDICT [OPTIONS...]: resume with --json; unless refused, $ITEM
-# becomes the instance's next pending item (empty if none)
-decide() {
-  hv resume "$@" --json
-  [ "$rc" -ne 2 ] && ITEM=$(jq -r '.pending[0].id // empty' out 2>/dev/null)
-  return 0
-}
-# ev FILTER: jq FILTER over $INST's log as one array (compact)
-ev()        { "$HITLVM" log "$INST" --json | jq -sc "$1"; }
-ev_is()     { [ "$(ev "$1")" = "$2" ]; }
-# calls ACTION: how often $INST really called ACTION; args_of ACTION: the
-# arguments of those calls, as a JSON list
-calls()     { grep -c "^$INST $1 " "$HITL_WITNESS"; }
-args_of()   { grep "^$INST $1 " "$HITL_WITNESS" | cut -d' ' -f3- | jq -sc .; }
-calls_are() { [ "$(calls "$1")" = "$2" ]; }
-# item ITEM FILTER: jq FILTER over `show ITEM --json`
-item()      { "$HITLVM" show "$1" --json | jq -c "$2"; }
-item_is()   { [ "$(item "$1" "$2")" = "$3" ]; }
-digest_of() { "$HITLVM" show "$1" --json | jq -r .digest; }
-# opened_for ITEM: seconds from its creation to its deadline
-opened_for() { "$HITLVM" show "$1" --json | jq '(.deadline | fromdateiso8601) - (.created | fromdateiso8601)'; }
-# jq -e tests (numbers compared as numbers, whatever jq prints 620.0 as)
-out_true()  { jq -e "$1" out >/dev/null 2>&1; }
-ev_true()   { "$HITLVM" log "$INST" --json | jq -se "$1" >/dev/null 2>&1; }
-item_true() { "$HITLVM" show "$1" --json | jq -e "$2" >/dev/null 2>&1; }
-args_true() { args_of "$1" | jq -e "$2" >/dev/null 2>&1; }
-inst_status() { "$HITLVM" instances --json | jq -r --arg i "$INST" '.[] | select(.id == $i) | .status'; }
-# deadline ITEM: its deadline in Unix seconds
-deadline()  { date -u -d "$("$HITLVM" show "$1" --json | jq -r .deadline)" +%s; }
-# expire_at SECONDS: hitlvm expire --now SECONDS --json, the list in out
-expire_at() { hv expire --now "$1" --json; }
-# variant NAME JQ-PROGRAM FILE: NAME's mock (or input) file changed by a jq program
-mock_variant()  { jq "$2" "$PB/$1.mock.json" >"$3"; }
-input_variant() { jq "$2" "$PB/$1.input.json" >"$3"; }
-WRONG_DIGEST=0000000000000000000000000000000000000000000000000000000000000000
+# shellcheck source=tests/cli/walks.bash
+. "$ROOT/tests/cli/walks.bash"
 
 # ---- the reviewers ------------------------------------------------------------------
 for r in "fay finance" "sam sre" "sue sre" "mia marketing" "lea marketing-leads" \
