@@ -522,6 +522,13 @@ call: {
   Value result;
   char *doubt = NULL;
   int rc = call_binding(vm, a, amv, conf, because, route, rule_line, queue, &result, &doubt);
+  if (rc == 2 && vm->nested) {
+    /* a flag block cannot wait for a person: the correction fails, loudly */
+    mem_free(doubt, 0);
+    vm_pop_root(vm, 1);
+    return (int)vm_raise(vm, "action", "the call of '%s' is in doubt: it was started before a crash and never "
+                         "reported back; a person must check it", a->name);
+  }
   if (rc == 2) {
     /* started before a crash, never finished: a person decides (vm_resume) */
     vm_cleanup_push(vm, free_cb, doubt);
