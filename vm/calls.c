@@ -341,6 +341,23 @@ void vm_alert_event(VM *vm, const char *message) {
   vm_pop_root(vm, 1);
 }
 
+void vm_held_call_event(VM *vm, int32_t site, Value payload, Value err) {
+  if (!vm->ev_fn || site < 0 || payload.t != V_MAP) return;
+  const BcAction *a = &vm->m->actions[vm->m->calls[site].action];
+  Map *p = AS_MAP(payload);
+  Value *args = map_get_cstr(p, "args", 4), *because = map_get_cstr(p, "because", 7);
+  Value *risk = map_get_cstr(p, "risk", 4), *rule = map_get_cstr(p, "rule", 4);
+  Value *conf = risk && risk->t == V_MAP ? map_get_cstr(AS_MAP(*risk), "confidence", 10) : NULL;
+  Value *queue = risk && risk->t == V_MAP ? map_get_cstr(AS_MAP(*risk), "queue", 5) : NULL;
+  Value *line = rule && rule->t == V_MAP ? map_get_cstr(AS_MAP(*rule), "line", 4) : NULL;
+  Value *msg = err.t == V_MAP ? map_get_cstr(AS_MAP(err), "message", 7) : NULL;
+  vm_push_root(vm, err);
+  action_event(vm, a, args ? *args : v_nil(), conf ? *conf : v_nil(), because ? *because : v_nil(), "approve",
+               line && line->t == V_INT ? line->u.i : -1, queue && queue->t == V_INT ? queue->u.i : 0, "error",
+               msg ? *msg : v_nil());
+  vm_pop_root(vm, 1);
+}
+
 /* Suspend before call site `site` with an in-doubt approval item. */
 static void in_doubt(VM *vm, uint16_t site, Value args, const char *extra_json) {
   const BcCallSite *cs = &vm->m->calls[site];
@@ -472,6 +489,8 @@ int vm_call_action(VM *vm, uint16_t site) {
   const BcRoute *review_route = NULL;   /* routed to review: the item opens after the call */
   if (vm->route_granted) {
     vm->route_granted = false;   /* a person approved this very call */
+    rule_line = vm->granted_rule;
+    queue = vm->granted_queue;
   } else {
     Route rt;
     vm_route(vm, site, args, amv, conf, &rt);

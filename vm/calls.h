@@ -18,6 +18,9 @@ void vm_checkpoint(VM *vm, uint16_t site);   /* opens the item, status suspended
  * doubt before the call (the values stay; vm_resume decides) */
 int vm_call_action(VM *vm, uint16_t site);
 void vm_alert_event(VM *vm, const char *message);
+/* the `action` event of a call an approve route held and a person rejected,
+ * from the held item's payload (args, risk, rule, because) */
+void vm_held_call_event(VM *vm, int32_t site, Value payload, Value err);
 /* a flagged routed call's undo u, given the call's arguments map and its
  * result; not routed (a person decided it).  false: raised */
 bool vm_call_undo(VM *vm, const BcAction *u, Value args, Value result);

@@ -98,6 +98,7 @@ void gc_collect(VM *vm) {
   mark_value(vm, vm->error);
   mark_value(vm, vm->result);
   mark_value(vm, vm->pending);
+  mark_value(vm, vm->held_payload);
   for (uint32_t i = 0; i < vm->nactive; i++) {
     mark_value(vm, vm->active[i].title);
     mark_value(vm, vm->active[i].step);

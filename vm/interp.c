@@ -243,6 +243,11 @@ static VmStatus run_loop(VM *vm) {
   LOAD();
   if (vm->raise_on_run) {        /* a verdict rejected what nothing handles */
     vm->raise_on_run = false;
+    if (vm->held_site >= 0) {    /* a rejected routed call: its action event */
+      vm_held_call_event(vm, vm->held_site, vm->held_payload, vm->error);
+      vm->held_site = -1;
+      vm->held_payload = v_nil();
+    }
     goto raise;
   }
   DISPATCH();

@@ -85,6 +85,7 @@ VM *vm_new(const Module *m, const VmLimits *lim) {
   vm->next_gc = 1 << 20;
   vm->pending_site = -1;
   vm->pending_call = -1;
+  vm->held_site = -1;
   const char *stress = getenv("HITL_GC_STRESS");
   vm->stress = stress && stress[0] == '1';
 

@@ -86,6 +86,9 @@ struct VM {
   int32_t pending_call;     /* call site suspended before its call, -1 = none */
   bool pending_call_routed; /* ... by an approve route (else: in doubt) */
   bool route_granted;       /* a person approved the routed call: run it without routing again */
+  int64_t granted_rule, granted_queue;   /* ... the rule line (-1: fail closed) and queue it was routed with */
+  int32_t held_site;        /* a rejected routed call: its site, -1 = none (its event is logged when vm_run raises) */
+  Value held_payload;       /* ... and the payload it was held with */
   double *calibrated;       /* per action: calibrated threshold, NaN = none */
   Value *route_text;        /* per action: its name and compliance tag (or nil) as values,
                                made when a call is first routed (route.c), 2 * nactions */

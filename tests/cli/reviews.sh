@@ -175,5 +175,33 @@ check "expire: the item is expired" jq_is .status '"expired"'
 hv instances --json
 check "expire: the instance is completed" jq_is ".[] | select(.id == \"$INST\") | .status" '"completed"'
 
+# ---- an approve route's call in the log: the rule that held it, a rejection ---
+cat >held.hitl <<'EOF2'
+playbook held "an approve route: the call's action event names its rule; a rejection is logged and carries the reason"
+input { amount: float }
+action wire(amount: float) -> bool { irreversible }
+rules {
+  when amount > 100.0 -> approve by "finance"
+}
+try {
+  return wire(amount)
+} catch e {
+  return {kind: e.kind, reason: e.reason}
+}
+EOF2
+echo '{"wire": true}' >held.mock.json
+start held.hitl '{"amount": 500.0}'
+HA=$(jq -r '.pending[0].id' out)
+hv resume "$HA" approve --as fay --json
+check "approved route: the call ran" jq_is .result true
+check "approved route: its action event names the rule's line" \
+  [ "$(events '[.[] | select(.kind == "action") | [.route, .rule]]')" = '[["approve",5]]' ]
+start held.hitl '{"amount": 700.0}'
+HA=$(jq -r '.pending[0].id' out)
+hv resume "$HA" reject --reason "over budget" --as fay --json
+check "rejected route: the error carries the reason" jq_is .result '{"kind":"rejected","reason":"over budget"}'
+check "rejected route: an action event with the error, after the resume" \
+  [ "$(events '[.[] | select(.kind == "action" or .kind == "resumed") | [.kind, .route, (.error // null | type)]]')" = '[["resumed",null,"null"],["action","approve","string"]]' ]
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
