@@ -175,6 +175,25 @@ check "expire: the item is expired" jq_is .status '"expired"'
 hv instances --json
 check "expire: the instance is completed" jq_is ".[] | select(.id == \"$INST\") | .status" '"completed"'
 
+# ---- a signed group signs its reviews too ------------------------------------
+PUB=$("$HITLVM" keygen ros 2>/dev/null)
+hv reviewers add ros --group audit --key "$PUB"
+hv reviewers group audit --signed
+cat >signed.hitl <<'EOF2'
+playbook signed "a review by a signed group"
+action send_reply(to: string, text: string) -> bool
+review "Sent" by "audit" { send_reply("a", "b") }
+return 1
+EOF2
+cp reply.mock.json signed.mock.json
+start signed.hitl
+RS=$(jq -r '.pending[0].id' out)
+refused "a signed group's review needs a signature" "signed" resume "$RS" pass --as ros
+hv resume "$RS" pass --as ros --sign ros.key --json
+check "a signed pass: completed" jq_is .status '"completed"'
+hv audit verify
+check "audit verify re-verifies the review's signature" eval 'status_is 0 && out_has "signatures valid"'
+
 # ---- an approve route's call in the log: the rule that held it, a rejection ---
 cat >held.hitl <<'EOF2'
 playbook held "an approve route: the call's action event names its rule; a rejection is logged and carries the reason"
