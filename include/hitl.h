@@ -43,8 +43,9 @@
  * "failed", and the resource kinds "memory", "fuel", "depth") plus the API's:
  * "compile" (diagnostics as text), "load" (bad bytecode), "snapshot" (a
  * refused snapshot), "input" (input or param refused), "verdict" (a verdict
- * refused), "usage" (a call out of order, an unknown name) and "memory"
- * (out of memory in the library itself).
+ * refused), "usage" (a call out of order, an unknown name), "store" (the
+ * store cannot be opened, read or written) and "memory" (out of memory in
+ * the library itself).
  *
  * The store (hitl_store_*, below) is what `hitlvm` works on: durable
  * instances that suspend in one process and are resumed by another (this
