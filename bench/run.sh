@@ -22,6 +22,11 @@
 #   embed    the embedding boundary (bench/embed_bench.c through libhitl.so):
 #            host-callback action calls per second, and `from` calls of an
 #            empty C function through libffi per second; figures, no goal
+#   route    what routing costs a plain call (issue 6): the same loop of
+#            host-callback calls in a playbook without rules, with five
+#            rules (four that do not hold, then `auto`) and with thresholds,
+#            `with confidence` and five rules; calls/s and the time ratio
+#            with rules / without (embed_bench N route)
 #
 # Environment (all optional):
 #   BENCH_SECTIONS  sections to run, in order     (default: all of SECTIONS)
@@ -35,6 +40,7 @@
 #   BENCH_EMBED     the embed_bench binary (make bench builds it; else skipped)
 #   BENCH_TESTACTIONS  folder of libtestactions.so, for the `from` calls
 #   BENCH_EMBED_CALLS  action calls per measured loop         (default: 1000000)
+#   BENCH_ROUTE_CALLS  action calls per loop in `route`        (default: 300000)
 set -euo pipefail
 
 BINDIR=${1:-}
@@ -52,7 +58,7 @@ OUT=${BENCH_OUT:-build/bench}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-SECTIONS="compile vm store embed"
+SECTIONS="compile vm store embed route"
 VM_PROGS="loop fib strings collections"
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
@@ -324,6 +330,35 @@ bench_embed() {
   printf '   * over the same loop without the call (%ss)\n' "$(get loop_seconds)"
   row "host-callback calls per second" "$(get host_calls_per_sec)" "-" "measured"
   row "empty \`from\` calls per second (libffi)" "$(get ffi_empty_calls_per_sec)" "-" "measured"
+}
+
+# ---- routing: a plain call with rules against without ----------------------
+# embed_bench N route runs three playbooks in turn, five rounds, best of each
+# (see its header): the loop `let r = add(i, 1); s = s + r` with a host
+# callback that answers 1, (a) without rules, (b) with five rules, the fifth
+# routing `auto`, (c) with thresholds, `with confidence 0.95` on the call and
+# five rules reading confidence and threshold.  The ratio is the time of the
+# loop with rules over the time without: the whole call, routing included.
+bench_route() {
+  local bin=${BENCH_EMBED:-} calls=${BENCH_ROUTE_CALLS:-300000}
+  local what="routing: 5 rules / no rules (call time)"
+  local what2="routing: thresholds+confidence / no rules"
+  echo "== routing overhead: host-callback calls with rules vs without (bench/embed_bench.c route, best of 5)"
+  if [[ -z "$bin" || ! -x "$bin" ]]; then
+    skip "$what" "no embed_bench (BENCH_EMBED; make bench builds it)"
+    skip "$what2" "no embed_bench"
+    return 0
+  fi
+  local out
+  out=$("$bin" "$calls" route) || die "embed_bench route failed"
+  get() { echo "$out" | awk -v k="$1" '$1 == k {print $2}'; }
+  printf '   %-48s %12s %9s %8s\n' "playbook (a loop of $calls calls)" "calls/s" "ns/call" "ratio"
+  printf '   %-48s %12s %9s %8s\n' "no rules" "$(get norules_calls_per_sec)" "$(get norules_ns_per_call)" "1.00"
+  printf '   %-48s %12s %9s %8s\n' "5 rules, the 5th routes auto" "$(get rules5_calls_per_sec)" "$(get rules5_ns_per_call)" "$(get rules5_ratio)"
+  printf '   %-48s %12s %9s %8s\n' "thresholds, with confidence, 5 rules" "$(get thresholds_calls_per_sec)" "$(get thresholds_ns_per_call)" "$(get thresholds_ratio)"
+  printf '   (ns/call: the whole loop iteration, the call and the loop around it)\n'
+  row "$what" "$(get rules5_ratio)" "-" "measured"
+  row "$what2" "$(get thresholds_ratio)" "-" "measured"
 }
 
 # geomean X... — geometric mean, two decimals

@@ -423,8 +423,7 @@ int vm_call_action(VM *vm, uint16_t site) {
     vm_route(vm, site, args, amv, conf, &rt);
     vm_push_root(vm, rt.risk);
     args = vm->stack + vm->sp - nvals;          /* nested runs may have moved the stack */
-    Value *q = map_get_cstr(AS_MAP(rt.risk), "queue", 5);
-    queue = q && q->t == V_INT ? q->u.i : 0;
+    queue = rt.queue;
     const BcRule *rule = rt.rule >= 0 ? &vm->m->rules[rt.rule] : NULL;
     rule_line = rule ? (int64_t)rule->line : -1;
     if (rt.kind == BR_DENY) {

@@ -91,6 +91,7 @@ void gc_collect(VM *vm) {
   if (vm->m) {
     mark_values(vm, vm->consts, vm->m->nconsts);
     mark_values(vm, vm->globals, vm->m->nglobals);
+    if (vm->route_text) mark_values(vm, vm->route_text, 2 * (size_t)vm->m->nactions);
   }
   mark_values(vm, vm->roots, vm->nroots);
   for (uint32_t i = 0; i < vm->nsteps; i++) mark_value(vm, vm->steps[i].name);

@@ -268,15 +268,6 @@ const char *op_typeset_text(uint32_t ts, char *buf, size_t n) {
   return buf;
 }
 
-bool op_fit(Value *v, uint32_t ts) {
-  if (ts & VT_BIT(v->t)) return true;
-  if (v->t == V_INT && (ts & VT_BIT(V_FLOAT))) {
-    *v = v_float((double)v->u.i);
-    return true;
-  }
-  return false;
-}
-
 bool op_check_type(VM *vm, Value *v, uint32_t ts, const char *what) {
   if (op_fit(v, ts)) return true;
   char buf[64];

@@ -16,8 +16,16 @@ bool op_index(VM *vm, Value x, Value i, Value *out);
 bool op_set_index(VM *vm, Value x, Value i, Value v);
 bool op_field(VM *vm, Value x, Value key, Value *out);
 bool op_set_field(VM *vm, Value x, Value key, Value v);
-/* does *v fit TypeSet ts (widening an int to a float)?  No error raised. */
-bool op_fit(Value *v, uint32_t ts);
+/* does *v fit TypeSet ts (widening an int to a float)?  No error raised.
+ * Inline: every call and rule checks its arguments with it. */
+static inline bool op_fit(Value *v, uint32_t ts) {
+  if (ts & VT_BIT(v->t)) return true;
+  if (v->t == V_INT && (ts & VT_BIT(V_FLOAT))) {
+    *v = v_float((double)v->u.i);
+    return true;
+  }
+  return false;
+}
 /* op_fit, or a type error "WHAT must be T, found U" */
 bool op_check_type(VM *vm, Value *v, uint32_t ts, const char *what);
 const char *op_typeset_text(uint32_t ts, char *buf, size_t n);

@@ -126,6 +126,8 @@ void vm_free(VM *vm) {
   mem_free(vm->roots, vm->caproots * sizeof(Value));
   mem_free(vm->cleanups, vm->capcleanups * sizeof(Cleanup));
   mem_free(vm->calibrated, vm->m ? vm->m->nactions * sizeof(double) : 0);
+  mem_free(vm->route_text, vm->m ? 2 * (size_t)vm->m->nactions * sizeof(Value) : 0);
+  mem_free(vm->route_memo, vm->route_memo_len);
   mem_free(vm->result_json, 0);
   mem_free(vm->error_json, 0);
   mem_free(vm->pending_json, 0);

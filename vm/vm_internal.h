@@ -69,6 +69,11 @@ struct VM {
   bool pending_call_routed; /* ... by an approve route (else: in doubt) */
   bool route_granted;       /* a person approved the routed call: run it without routing again */
   double *calibrated;       /* per action: calibrated threshold, NaN = none */
+  Value *route_text;        /* per action: its name and compliance tag (or nil) as values,
+                               made when a call is first routed (route.c), 2 * nactions */
+  uint8_t *route_memo;      /* route.c: per rule whether its condition is fixed per call site,
+                               then per call site and rule the value it gave; route_memo_len bytes */
+  size_t route_memo_len;
   int64_t (*queue_fn)(void *user);
   void *queue_user;
   bool raise_on_run;        /* vm_run raises vm->error first (a rejection) */
