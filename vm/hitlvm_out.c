@@ -153,17 +153,22 @@ void put_outcome(Cli *c, const char *instance) {
   if (st_get_instance(c->st, instance, &in) != ST_OK) return;
   StItem *items = NULL;
   size_t n = 0;
-  if (strcmp(in.status, "suspended") == 0 && rt_instance_items(&c->rt, in.id, "open", &items, &n) != ST_OK) n = 0;
-  if (strcmp(in.status, "completed") == 0) {
+  if (rt_instance_items(&c->rt, in.id, "open", &items, &n) != ST_OK) n = 0;
+  bool waits = strcmp(in.status, "suspended") == 0;
+  if (strcmp(in.status, "completed") == 0 || strcmp(in.status, "reviewing") == 0) {
     printf("%s\n", in.result ? in.result : "null");
   } else if (strcmp(in.status, "failed") == 0) {
     print_failure(in.error);
   } else {
     printf("instance %s suspended, waiting for a verdict:\n", in.id);
-    for (size_t i = 0; i < n; i++) put_item_human(stdout, &items[i]);
-    for (size_t i = 0; i < n; i++)
-      printf("decide with: hitlvm resume %lld approve|modify|reject --as NAME%s\n", (long long)items[i].id,
-             items[i].digest ? " --digest HEX" : "");
+  }
+  /* what is open: the approval it waits on, and reviews of calls it made */
+  if (!waits && n) printf("instance %s is %s; review items open:\n", in.id, in.status);
+  for (size_t i = 0; i < n; i++) put_item_human(stdout, &items[i]);
+  for (size_t i = 0; i < n; i++) {
+    bool review = strcmp(items[i].kind, "review") == 0;
+    printf("decide with: hitlvm resume %lld %s --as NAME%s\n", (long long)items[i].id,
+           review ? "pass|flag [--reason TEXT]" : "approve|modify|reject", items[i].digest ? " --digest HEX" : "");
   }
   st_items_free(items, n);
   st_instance_free(&in);

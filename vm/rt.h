@@ -211,6 +211,11 @@ void rt_run_event(RtRun *r, const char *kind, const char *fields_json);
  * status): RT_COMPLETED, RT_SUSPENDED, RT_FAILED, or RT_USAGE when the stop
  * could not be stored (the instance stays running and is recovered later). */
 int rt_segment_run(RtRun *r);
+/* A review item's verdict on a restored VM (vm_review_verdict: pass, or
+ * flag running the flag block or undo now), then the stop stored like
+ * rt_segment_run's, the body's item (if it waits) left as it is: the class
+ * of the state the instance is in after it. */
+int rt_segment_review(RtRun *r, int64_t item, const char *verdict_json);
 void rt_run_free(RtRun *r);
 
 /* ---- rt_recover.c: instances whose process died ----------------------------- */

@@ -125,10 +125,11 @@ int rt_check_verdict(RtCtx *c, const StItem *it, const char *verdict, bool has_e
   if (strcmp(it->status, "open") != 0)
     return rt_fail(c, "verdict", "item %lld already %s", (long long)it->id,
                    strcmp(it->status, "cancelled") == 0 ? "cancelled" : "decided");
-  if (strcmp(it->kind, "approval") != 0)
-    return rt_fail(c, "verdict", "item %lld is a %s item: reviews arrive with issue 6", (long long)it->id, it->kind);
+  bool review = strcmp(it->kind, "review") == 0;
   if (!allowed(it->kind, verdict))
-    return rt_fail(c, "verdict", "'%s' is not a verdict for an approval item: approve, modify or reject", verdict);
+    return rt_fail(c, "verdict", review ? "'%s' is not a verdict for a review item: pass or flag"
+                                        : "'%s' is not a verdict for an approval item: approve, modify or reject",
+                   verdict);
   if (strcmp(verdict, "modify") == 0 && !has_edits)
     return rt_fail(c, "verdict", "modify needs at least one %s (editable here: %s)", set_one, it->editable);
   if (strcmp(verdict, "modify") != 0 && has_edits)
@@ -242,12 +243,32 @@ int rt_decide(RtCtx *c, const StItem *it, const char *verdict, const char *revie
   size_t nvotes = 0;
   StItem now = {0};
   RtRun r = {0};
-  bool vote = it->quorum > 1 && strcmp(item_status, "decided") == 0, open_txn = false;
-  if (strcmp(in.status, "suspended") != 0) {
+  bool review = strcmp(it->kind, "review") == 0;
+  bool vote = !review && it->quorum > 1 && strcmp(item_status, "decided") == 0, open_txn = false;
+  if (strcmp(in.status, "suspended") != 0 && st_get_item(c->st, it->id, &now) == ST_OK &&
+      strcmp(now.status, "open") != 0) {
+    /* a racing decider claimed it (and set the instance running) since we read it */
+    rt_fail(c, "verdict", "item %lld already decided", (long long)it->id);
+    goto done;
+  }
+  st_item_free(&now);
+  memset(&now, 0, sizeof now);
+  if (review && strcmp(in.status, "running") == 0) {
+    /* its snapshot is behind the body running elsewhere */
+    rt_fail(c, "verdict", "instance %s is running (process %s); its review can be decided when it stops", in.id,
+            in.owner ? in.owner : "?");
+    goto done;
+  }
+  if (!review && strcmp(in.status, "suspended") != 0) {
     rt_fail(c, "verdict", "instance %s is %s, not waiting for a verdict", in.id, in.status);
     goto done;
   }
   if (rt_run_restore(c, &in, &r, quiet) != RT_COMPLETED) goto done;
+  if (review && !vm_review_has(r.vm, it->id)) {
+    rt_fail(c, "store", "store %s: instance %s's snapshot has no open review item %lld", c->store_path, in.id,
+            (long long)it->id);
+    goto done;
+  }
   int rc = st_begin(c->st);
   if (rc != ST_OK) {
     rt_store_fail(c, "cannot claim the item");
@@ -285,11 +306,17 @@ int rt_decide(RtCtx *c, const StItem *it, const char *verdict, const char *revie
   }
   /* the VM checks the edits (names, types) before anything is committed */
   r.verdict_item = it->id;
-  if (deciding && !vm_resume(r.vm, vj, err, sizeof err)) {
+  if (!review && deciding && !vm_resume(r.vm, vj, err, sizeof err)) {
     rt_fail(c, "verdict", "verdict refused: %s", err);
     goto done;
   }
   rc = st_append_event(c->st, in.id, (int64_t)time(NULL), "verdict", ev);
+  if (rc == ST_OK && review) {
+    char closed[96];
+    snprintf(closed, sizeof closed, "{\"item\":%lld,\"verdict\":\"%s\"}", (long long)it->id,
+             strcmp(verdict, "flag") == 0 ? "flag" : "pass");
+    rc = st_append_event(c->st, in.id, (int64_t)time(NULL), "review_closed", closed);
+  }
   if (rc == ST_OK && deciding) rc = st_close_item(c->st, it->id, item_status);
   if (rc == ST_OK && deciding) {
     StInstance up = in;
@@ -316,7 +343,7 @@ int rt_decide(RtCtx *c, const StItem *it, const char *verdict, const char *revie
   char fields[128];
   snprintf(fields, sizeof fields, "{\"item\":%lld,\"segment\":%lld}", (long long)it->id, (long long)in.segment + 1);
   rt_run_event(&r, "resumed", fields);
-  status = rt_segment_run(&r);
+  status = review ? rt_segment_review(&r, it->id, vj) : rt_segment_run(&r);
 done:
   if (open_txn) st_rollback(c->st);
   rt_run_free(&r);
@@ -338,8 +365,10 @@ int rt_expire(RtCtx *c, int64_t now, RtExpiredFn fn, void *user) {
   int status = RT_COMPLETED;
   for (size_t i = 0; i < n; i++) {
     StItem *it = &v[i];
-    if (it->deadline < 0 || it->deadline > now || it->timeout_verdict < 0) continue;
-    const char *verdict = it->timeout_verdict ? "reject" : "approve";
+    bool review = strcmp(it->kind, "review") == 0;
+    if (it->deadline < 0 || it->deadline > now || (!review && it->timeout_verdict < 0)) continue;
+    /* a review window that closes passes the review (LANGUAGE.md §7) */
+    const char *verdict = review ? "pass" : it->timeout_verdict ? "reject" : "approve";
     RtDecided d;
     int rs = rt_decide(c, it, verdict, "timeout", it->timeout_reason, NULL, NULL, "expired", now, true, &d);
     if (rs == RT_USAGE) {

@@ -274,10 +274,12 @@ int rt_outcome_json(RtCtx *c, const char *instance, char **out) {
   if (rc != ST_OK) return rt_store_fail(c, "reading the instance");
   StItem *items = NULL;
   size_t n = 0;
-  if (strcmp(in.status, "suspended") == 0 && rt_instance_items(c, in.id, "open", &items, &n) != ST_OK) n = 0;
+  /* every item still open: an approval it waits on, reviews of its calls */
+  if (rt_instance_items(c, in.id, "open", &items, &n) != ST_OK) n = 0;
   RtBuf b = {0};
   rt_buf_printf(&b, "{\"instance\":\"%s\",\"status\":\"%s\"", in.id, in.status);
-  if (in.result && strcmp(in.status, "completed") == 0) rt_buf_printf(&b, ",\"result\":%s", in.result);
+  bool ended = strcmp(in.status, "completed") == 0 || strcmp(in.status, "reviewing") == 0;
+  if (in.result && ended) rt_buf_printf(&b, ",\"result\":%s", in.result);
   if (in.error && strcmp(in.status, "failed") == 0) rt_buf_printf(&b, ",\"error\":%s", in.error);
   rt_buf_add(&b, ",\"pending\":[");
   for (size_t i = 0; i < n; i++) {

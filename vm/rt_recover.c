@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <jansson.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,23 +78,48 @@ static bool claim(RtCtx *c, const char *id, const char *dead) {
   return claimed;
 }
 
-/* A restored instance whose last item is decided (or expired): its verdict
- * again.  RT_COMPLETED, or RT_USAGE with the reason. */
-static int apply_verdict_again(RtCtx *c, RtRun *r, const char *id, const char *fields) {
-  StItem *items = NULL;
+/* The item a running instance's last segment applied: the item of the last
+ * `verdict` event (the claim logs it; the stop that follows logs more), or
+ * 0 when there is none. */
+static int64_t verdict_in_flight(RtCtx *c, const char *id) {
+  StEvent *ev = NULL;
   size_t n = 0;
-  int ok = RT_USAGE;
-  if (rt_instance_items(c, id, NULL, &items, &n) == ST_OK && n > 0 && strcmp(items[n - 1].status, "open") != 0) {
-    char *vj = stored_verdict(c, items[n - 1].id), err[512] = "no verdict stored";
-    rt_run_event(r, "resumed", fields);
-    r->verdict_item = items[n - 1].id;
-    if (vj && vm_resume(r->vm, vj, err, sizeof err)) ok = RT_COMPLETED;
-    else rt_fail(c, "store", "instance %s: its verdict cannot be applied again: %s", id, err);
-    free(vj);
-  } else {
-    rt_fail(c, "store", "instance %s: running, but its last item is still open", id);
+  int64_t item = 0;
+  if (st_list_events(c->st, id, &ev, &n) != ST_OK) return 0;
+  for (size_t i = n; i > 0 && !item; i--) {
+    if (strcmp(ev[i - 1].kind, "verdict") != 0) continue;
+    json_t *f = json_loads(ev[i - 1].fields, 0, NULL);
+    json_t *it = json_object_get(f, "item");
+    item = json_is_integer(it) ? json_integer_value(it) : -1;
+    json_decref(f);
   }
-  if (items) st_items_free(items, n);
+  if (ev) st_events_free(ev, n);
+  return item > 0 ? item : 0;
+}
+
+/* A restored instance whose last claimed item is decided (or expired): its
+ * verdict again.  *review tells whether it is a review item (applied with
+ * rt_segment_review) or an approval (vm_resume here, then the run goes on).
+ * RT_COMPLETED, or RT_USAGE with the reason. */
+static int apply_verdict_again(RtCtx *c, RtRun *r, const char *id, const char *fields, bool *review,
+                               int64_t *item, char **vj) {
+  StItem it = {0};
+  int ok = RT_USAGE;
+  *item = verdict_in_flight(c, id);
+  if (*item && st_get_item(c->st, *item, &it) == ST_OK && strcmp(it.instance, id) == 0 &&
+      strcmp(it.status, "open") != 0) {
+    char err[512] = "no verdict stored";
+    *vj = stored_verdict(c, *item);
+    *review = strcmp(it.kind, "review") == 0;
+    rt_run_event(r, "resumed", fields);
+    r->verdict_item = *item;
+    if (*vj && (*review ? vm_review_has(r->vm, *item) : vm_resume(r->vm, *vj, err, sizeof err))) ok = RT_COMPLETED;
+    else rt_fail(c, "store", "instance %s: its verdict cannot be applied again: %s", id,
+                 *review ? "its snapshot has no such review" : err);
+  } else {
+    rt_fail(c, "store", "instance %s: running, but no decided item it was resumed with", id);
+  }
+  st_item_free(&it);
   return ok;
 }
 
@@ -122,10 +148,14 @@ void rt_recover_instance(RtCtx *c, const char *id) {
                        : NULL;
   free(owner);
   if (ok == RT_COMPLETED && !fields) ok = rt_oom(c);
-  if (ok == RT_COMPLETED && got == ST_OK) ok = apply_verdict_again(c, &r, id, fields);
+  bool review = false;
+  int64_t item = 0;
+  char *vj = NULL;
+  if (ok == RT_COMPLETED && got == ST_OK) ok = apply_verdict_again(c, &r, id, fields, &review, &item, &vj);
   else if (ok == RT_COMPLETED) rt_run_event(&r, "resumed", fields);
   if (ok == RT_COMPLETED) {
-    if (rt_segment_run(&r) == RT_USAGE) rt_fail_to_note(c);
+    int cls = review ? rt_segment_review(&r, item, vj) : rt_segment_run(&r);
+    if (cls == RT_USAGE) rt_fail_to_note(c);
     StInstance after;
     if (st_get_instance(c->st, id, &after) == ST_OK) {
       rt_note(c, "recovered instance %s (its process %s had died): %s", id, dead, after.status);
@@ -135,6 +165,7 @@ void rt_recover_instance(RtCtx *c, const char *id) {
     rt_fail_to_note(c);
     rt_note(c, "instance %s (its process %s had died) could not be recovered", id, dead);
   }
+  free(vj);
   mem_free(fields, 0);
   mem_free(dead, 0);
   rt_run_free(&r);

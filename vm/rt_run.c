@@ -251,10 +251,74 @@ static int store_item(RtRun *r, int64_t now, int64_t *item, char digest[65]) {
   return rc;
 }
 
-/* One transaction: the item (if suspended), the events, the instance's new
- * state.  On failure nothing is written and the instance stays `running`
- * (recovered later from its last snapshot). */
-static int store_stop(RtRun *r, VmStatus vs) {
+/* The review items the segment opened (LANGUAGE.md §7), inserted with
+ * their digests and named on the VM (before its snapshot is taken); their
+ * ids and digests annotate the review_opened events, in order. */
+typedef struct NewReviews {
+  int64_t *item;
+  char (*digest)[65];
+  uint32_t n;
+} NewReviews;
+
+static int store_reviews(RtRun *r, int64_t now, NewReviews *nr) {
+  Store *st = r->c->st;
+  uint32_t n = vm_new_reviews(r->vm);
+  nr->n = 0;
+  if (!n) return ST_OK;
+  nr->item = mem_alloc(n * sizeof *nr->item);
+  nr->digest = mem_alloc(n * sizeof *nr->digest);
+  if (!nr->item || !nr->digest) return ST_ERR;
+  for (uint32_t k = 0; k < n; k++) {
+    const char *payload = vm_new_review_json(r->vm, 0);
+    json_t *p = payload ? json_loads(payload, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
+    if (!p) return ST_ERR;
+    const char *title = json_string_value(json_object_get(p, "title"));
+    const char *dl = json_string_value(json_object_get(p, "deadline"));
+    int64_t deadline = -1;
+    if (!dl || !rt_parse_time(dl, &deadline)) deadline = now + 86400;
+    StItem it = {0};
+    it.instance = r->id;
+    it.kind = "review";
+    it.title = (char *)(title ? title : "");
+    it.payload = (char *)payload;
+    it.by = (char *)json_string_value(json_object_get(p, "by"));
+    it.quorum = 1;
+    it.editable = "[]";
+    it.status = "open";
+    it.created = now;
+    it.deadline = deadline;
+    it.timeout_verdict = -1;   /* expire passes a review past its window */
+    int rc = st_insert_item(st, &it);
+    json_decref(p);
+    if (rc == ST_OK) rc = vm_review_digest(r->vm, 0, r->id, it.id, nr->digest[k]) ? ST_OK : ST_ERR;
+    if (rc == ST_OK) rc = st_set_item_digest(st, it.id, nr->digest[k]);
+    if (rc == ST_OK) rc = vm_review_assign(r->vm, 0, it.id) ? ST_OK : ST_ERR;
+    if (rc != ST_OK) return rc;
+    nr->item[k] = it.id;
+    nr->n++;
+  }
+  return ST_OK;
+}
+
+/* A failed instance waits on nothing: its open approval items are cancelled
+ * (its review items stay open: the calls before the failure happened). */
+static int cancel_approvals(RtRun *r) {
+  StItem *v = NULL;
+  size_t n = 0;
+  int rc = rt_instance_items(r->c, r->id, "open", &v, &n);
+  for (size_t i = 0; rc == ST_OK && i < n; i++)
+    if (strcmp(v[i].kind, "approval") == 0) rc = st_close_item(r->c->st, v[i].id, "cancelled");
+  if (v) st_items_free(v, n);
+  return rc;
+}
+
+/* One transaction: the review items the segment opened, the item (if it
+ * stopped at a new one), the events, the snapshot (while it waits, or has
+ * reviews open), the instance's new state.  new_item is false after a
+ * review's verdict: a body that was suspended still waits on its item.  On
+ * failure nothing is written and the instance stays `running` (recovered
+ * later from its last snapshot). */
+static int store_stop(RtRun *r, VmStatus vs, bool new_item) {
   Store *st = r->c->st;
   int64_t now = (int64_t)time(NULL), item = -1;
   char digest[65] = "";
@@ -262,19 +326,25 @@ static int store_stop(RtRun *r, VmStatus vs) {
   if (r->lost || st_get_instance(st, r->id, &in) != ST_OK) return ST_ERR;
   char *mstate = r->mocks ? mock_state_json(r->mocks) : NULL;
   int rc = r->mocks && !mstate ? ST_ERR : st_begin(st);
-  bool began = rc == ST_OK, logged_item = false;
-  if (rc == ST_OK && vs == VM_SUSPENDED) rc = store_item(r, now, &item, digest);
+  bool began = rc == ST_OK, logged_item = false, opens = vs == VM_SUSPENDED && new_item;
+  NewReviews nr = {0};
+  uint32_t nopened = 0;
+  if (rc == ST_OK) rc = store_reviews(r, now, &nr);
+  if (rc == ST_OK && opens) rc = store_item(r, now, &item, digest);
   for (size_t i = 0; rc == ST_OK && i < r->nev; i++) {
     RtEvent *e = &r->ev[i];
     char *f = NULL;
-    if (vs == VM_SUSPENDED && strcmp(e->kind, "checkpoint") == 0 && i + 1 == r->nev) {
+    if (opens && strcmp(e->kind, "checkpoint") == 0 && i + 1 == r->nev) {
       if (!(f = checkpoint_fields(e->fields, item, digest))) rc = ST_ERR;
       logged_item = true;
+    } else if (strcmp(e->kind, "review_opened") == 0 && nopened < nr.n) {
+      if (!(f = checkpoint_fields(e->fields, nr.item[nopened], nr.digest[nopened]))) rc = ST_ERR;
+      nopened++;
     }
     if (rc == ST_OK) rc = st_append_event(st, r->id, e->at, e->kind, f ? f : e->fields);
     mem_free(f, 0);
   }
-  if (rc == ST_OK && vs == VM_SUSPENDED && !logged_item) {
+  if (rc == ST_OK && opens && !logged_item) {
     /* a stop the VM logged no checkpoint event for (an action in doubt) */
     char *pf = rt_printf("{\"payload\":%s}", vm_pending_json(r->vm)), *f = NULL;
     if (pf && (f = checkpoint_fields(pf, item, digest))) rc = st_append_event(st, r->id, now, "checkpoint", f);
@@ -282,13 +352,23 @@ static int store_stop(RtRun *r, VmStatus vs) {
     mem_free(pf, 0);
     mem_free(f, 0);
   }
-  if (rc == ST_OK && vs != VM_SUSPENDED) {
+  bool reviewing = vs != VM_SUSPENDED && vm_open_reviews(r->vm) > 0;
+  if (rc == ST_OK && ((vs == VM_SUSPENDED && !new_item) || reviewing)) {
+    uint8_t *snap = NULL;
+    size_t len = 0;
+    rc = vm_snapshot(r->vm, r->hash, &snap, &len) ? ST_OK : ST_ERR;
+    if (rc == ST_OK) rc = st_save_snapshot(st, r->id, snap, len);
+    mem_free(snap, len);
+  } else if (rc == ST_OK && vs != VM_SUSPENDED) {
     rc = st_delete_snapshot(st, r->id);
     if (rc == ST_NOTFOUND) rc = ST_OK;
   }
+  if (rc == ST_OK && vs == VM_FAILED) rc = cancel_approvals(r);
   if (rc == ST_OK) {
     StInstance up = in;
-    up.status = vs == VM_COMPLETED ? "completed" : vs == VM_FAILED ? "failed" : "suspended";
+    up.status = vs == VM_COMPLETED ? (reviewing ? "reviewing" : "completed")
+                : vs == VM_FAILED  ? "failed"
+                                   : "suspended";
     up.result = vs == VM_COMPLETED ? (char *)vm_result_json(r->vm) : NULL;
     up.error = vs == VM_FAILED ? (char *)vm_error_json(r->vm) : NULL;
     up.mock_state = mstate;
@@ -298,19 +378,29 @@ static int store_stop(RtRun *r, VmStatus vs) {
   }
   if (rc == ST_OK) rc = st_commit(st);
   if (rc != ST_OK && began) st_rollback(st);
+  mem_free(nr.item, 0);
+  mem_free(nr.digest, 0);
   mem_free(mstate, 0);
   st_instance_free(&in);
   return rc;
 }
 
-int rt_segment_run(RtRun *r) {
-  VmStatus vs = vm_run(r->vm);
-  if (store_stop(r, vs) != ST_OK)
+static int stored_class(RtRun *r, VmStatus vs, bool new_item) {
+  if (store_stop(r, vs, new_item) != ST_OK)
     return rt_fail(r->c, "store",
                    "store %s: the instance's stop could not be stored (%s); it stays running and is recovered "
                    "from its last stop by the next hitlvm that looks at it",
                    r->c->store_path, r->lost ? "out of memory" : st_errmsg(r->c->st));
   return vs == VM_COMPLETED ? RT_COMPLETED : vs == VM_SUSPENDED ? RT_SUSPENDED : RT_FAILED;
+}
+
+int rt_segment_run(RtRun *r) { return stored_class(r, vm_run(r->vm), true); }
+
+int rt_segment_review(RtRun *r, int64_t item, const char *verdict_json) {
+  char err[512];
+  if (vm_review_verdict(r->vm, item, verdict_json, err, sizeof err) < 0)
+    rt_note(r->c, "warning: instance %s: review item %lld: %s", r->id, (long long)item, err);
+  return stored_class(r, vm_status(r->vm), false);
 }
 
 /* ---- what a run starts with: mocks, input, params, calibrated thresholds ------------ */

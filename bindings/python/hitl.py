@@ -121,6 +121,8 @@ def _declare(lib):
         "hitl_pending_digest": (I, [P, S, ctypes.c_int64, ctypes.c_char_p]),
         "hitl_snapshot": (I, [P, PP, size_p, PP]),
         "hitl_restore": (I, [P, S, ctypes.c_size_t, ctypes.POINTER(_Limits), PP, PP]),
+        "hitl_reviews_json": (S, [P]),
+        "hitl_review": (I, [P, ctypes.c_int64, S, PP]),
         "hitl_store_open": (I, [S, PP, PP]),
         "hitl_store_close": (V, [P]),
         "hitl_store_bind": (I, [P, S, ACTION_FN, P]),
@@ -396,6 +398,24 @@ class Instance:
         """The open item's payload (a dict), or None."""
         return json.loads(_lib.hitl_pending_json(self._h))
 
+    @property
+    def reviews(self):
+        """The open review items: a list of {"item": N, "payload": {...}}."""
+        text = _lib.hitl_reviews_json(self._h)
+        if text is None:
+            raise HitlError("memory", "out of memory")
+        return json.loads(text)
+
+    def review(self, item, verdict, **fields):
+        """Give review item N a verdict: "pass" or "flag" (reason=...), or a
+        whole verdict dict.  A flag runs the flag block (or the routed
+        action's undo) now.  Returns the status after it."""
+        if isinstance(verdict, str):
+            verdict = dict(fields, kind=verdict)
+        err = ctypes.c_void_p()
+        rc = _lib.hitl_review(self._h, item, _json_arg(verdict), ctypes.byref(err))
+        return self._status(rc, err)
+
     def pending_digest(self, instance_id, item):
         hexbuf = ctypes.create_string_buffer(65)
         if _lib.hitl_pending_digest(self._h, instance_id.encode(), item, hexbuf) != 0:
@@ -403,7 +423,8 @@ class Instance:
         return hexbuf.value.decode()
 
     def snapshot(self):
-        """The suspended instance's whole state as bytes."""
+        """The whole state as bytes, of a suspended instance or one with
+        review items open."""
         p, n, err = ctypes.c_void_p(), ctypes.c_size_t(), ctypes.c_void_p()
         if _lib.hitl_snapshot(self._h, ctypes.byref(p), ctypes.byref(n), ctypes.byref(err)) != 0:
             raise _take_error(err.value)
@@ -547,7 +568,8 @@ class Store:
 
     def resume(self, item, verdict, reason=None, edits=None, digest=None, as_=None):
         """Give item the verdict ("approve", "modify" with edits={...},
-        "reject") as as_, and run its instance on: the outcome."""
+        "reject"; "pass" or "flag" for a review item) as as_, and run its
+        instance on: the outcome."""
         return self._call(_lib.hitl_store_resume, item, verdict.encode(), self._enc(reason),
                           None if edits is None else _json_arg(edits), self._enc(digest), self._enc(as_))
 

@@ -38,10 +38,11 @@ expect invoices '.result.paid == 2 and .result.total_paid == 1275.5 and .result.
 expect deploy '.status == "suspended" and (.pending | length) == 1 and .pending[0].by == "sre" and .pending[0].payload.action == "deploy" and .pending[0].payload.args.regions == ["eu-west-1", "us-east-1"]' 3
 expect mass-email '.status == "suspended" and .pending[0].payload.action == "send_campaign" and .pending[0].payload.risk.blast == 3 and .pending[0].payload.args.recipients == ["ada@example.com", "grace@example.com", "barbara@example.com"]' 3
 expect data-deletion '.status == "suspended" and .pending[0].by == "privacy" and .pending[0].editable == ["to_erase"] and (.pending[0].payload.show.to_erase | length) == 4 and (.pending[0].payload.show.held | map(.id)) == ["INV-2024-118"]' 3
+expect moderation '.status == "suspended" and ([.pending[].kind] | sort) == ["approval", "review", "review"]' 3
 
 # the playbooks written for issue 6 item 7 gate every irreversible call: no
 # warning from --check, and --explain --strict exits 0
-for name in deploy mass-email data-deletion; do
+for name in deploy mass-email data-deletion moderation; do
   f=playbooks/$name.hitl
   if "$HITLC" --check "$f" 2>"$tmp/err" && [ ! -s "$tmp/err" ] && "$HITLC" --explain --strict "$f" >/dev/null 2>>"$tmp/err"; then
     echo "ok - $f: no warning, --explain --strict clean"; pass=$((pass + 1))
