@@ -592,6 +592,57 @@ static void test_from_actions(void **state) {
   hitl_program_free(p);
 }
 
+/* A review statement: the body goes on and ends (reviewing, exit 0); a flag
+ * from another handle runs the flag block with that handle's binding. */
+static int send_reply(void *user, const char *action, const char *args, char **result) {
+  (void)action;
+  char *log = user;
+  strncat(log, args, 1000 - strlen(log) - 1);
+  *result = hitl_strdup("true");
+  return 0;
+}
+
+static void test_review(void **state) {
+  (void)state;
+  char path[4200], sent[1000] = "", fixed[1000] = "";
+  hitl_store *s = open_new(path);
+  hitl_program *p = compile_ok("playbook rv \"reviewed reply\"\n"
+                               "action send_reply(who: string, text: string) -> bool\n"
+                               "review \"Sent to ada\" {\n"
+                               "  send_reply(\"ada\", \"hello\")\n"
+                               "} flag (why) {\n"
+                               "  send_reply(\"ada\", \"please disregard: {why}\")\n"
+                               "}\n"
+                               "return \"sent\"\n");
+  assert_int_equal(hitl_store_bind(s, "send_reply", send_reply, sent), 0);
+  char *out = NULL;
+  hitl_error *e = NULL;
+  assert_int_equal(hitl_store_run(s, p, NULL, NULL, "agent", &out, &e), HITL_EXIT_COMPLETED);
+  json_t *j = take(out);
+  assert_string_equal(str(j, "status"), "reviewing");
+  assert_string_equal(str(j, "result"), "sent");
+  json_t *it = json_array_get(json_object_get(j, "pending"), 0);
+  assert_string_equal(str(it, "kind"), "review");
+  int64_t item = json_integer_value(json_object_get(it, "id"));
+  char inst[64];
+  snprintf(inst, sizeof inst, "%s", str(j, "instance"));
+  json_decref(j);
+  assert_string_equal(sent, "{\"who\":\"ada\",\"text\":\"hello\"}");
+  assert_int_equal(hitl_store_resume(s, item, "approve", NULL, NULL, NULL, "bob", &out, &e), HITL_EXIT_REFUSED);
+  expect_error(e, "verdict", "pass or flag");
+  hitl_store *t = reopen(path);
+  assert_int_equal(hitl_store_bind(t, "send_reply", send_reply, fixed), 0);
+  assert_int_equal(hitl_store_resume(t, item, "flag", "wrong customer", NULL, NULL, "bob", &out, &e),
+                   HITL_EXIT_COMPLETED);
+  j = take(out);
+  assert_string_equal(str(j, "status"), "completed");
+  json_decref(j);
+  assert_string_equal(fixed, "{\"who\":\"ada\",\"text\":\"please disregard: wrong customer\"}");
+  hitl_store_close(t);
+  hitl_store_close(s);
+  hitl_program_free(p);
+}
+
 /* The process that gives the verdict dies inside the irreversible call: the
  * journal has its intent and no outcome.  The next look at the store (from
  * this process, with its own binding) recovers the instance into an in-doubt
@@ -709,6 +760,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_expire),
       cmocka_unit_test(test_groups_and_quorum),
       cmocka_unit_test(test_from_actions),
+      cmocka_unit_test(test_review),
       cmocka_unit_test(test_dies_inside_the_call),
       cmocka_unit_test(test_alloc_failures),
   };
