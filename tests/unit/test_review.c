@@ -4,21 +4,7 @@
  * end, whether the body is suspended or ended, also after a snapshot; a
  * routed review's flag calls the undo; an error in a flag block fails the
  * instance; an error leaving a review block still opens its item. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "compiler/compile.h"
-#include "vm/bytecode.h"
-#include "vm/mem.h"
-#include "vm/sha256.h"
-#include "vm/vm.h"
+#include "vmtest.h"
 
 /* every call returns {"ok": ARGS}; the calls and events are recorded */
 typedef struct Log {
@@ -52,48 +38,21 @@ static void on_event(void *user, const char *kind, const char *fields) {
   }
 }
 
-static Module *compile(const char *src) {
-  Diags d;
-  diag_init(&d, "t.hitl", src, strlen(src));
-  Module *m = cp_compile("t.hitl", src, strlen(src), &d);
-  if (!m || d.errors) diag_print(&d, stderr, false);
-  diag_free(&d);
-  assert_non_null(m);
-  return m;
-}
-
-static void hash_of(const Module *m, uint8_t out[32]) {
-  uint8_t *bytes;
-  size_t len;
-  assert_true(bc_write(m, &bytes, &len));
-  hitl_sha256(out, bytes, len);
-  mem_free(bytes, len);
+/* the host: every call and every event of interest into log */
+static Host host(Log *log) {
+  return (Host){.actions = binding, .actions_user = log, .events = on_event, .events_user = log};
 }
 
 static VM *start(const Module *m, Log *log) {
-  VM *vm = vm_new(m, NULL);
-  assert_non_null(vm);
-  vm_bind_actions(vm, binding, log);
-  vm_set_events(vm, on_event, log);
-  char err[256];
-  assert_true(vm_set_input_json(vm, "{}", err, sizeof err));
-  return vm;
+  Host h = host(log);
+  return start_vm(m, &h, "{}");
 }
 
 static VM *reload(const Module *m, VM *vm, Log *log) {
-  uint8_t hash[32], *snap;
-  size_t len;
+  uint8_t hash[32];
   hash_of(m, hash);
-  assert_true(vm_snapshot(vm, hash, &snap, &len));
-  char err[256] = "";
-  VM *r = vm_restore(m, hash, snap, len, NULL, err, sizeof err);
-  if (!r) fprintf(stderr, "restore: %s\n", err);
-  assert_non_null(r);
-  vm_bind_actions(r, binding, log);
-  vm_set_events(r, on_event, log);
-  mem_free(snap, len);
-  vm_free(vm);
-  return r;
+  Host h = host(log);
+  return reload_vm(m, hash, vm, &h);
 }
 
 /* name every new review with ids from *next */
