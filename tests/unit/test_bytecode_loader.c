@@ -33,6 +33,17 @@ static void accepted_is_sound(Module *m) {
   bc_free(m);
 }
 
+/* c under a fresh checksum: refused with a message, or accepted (true) as a
+ * sound module */
+static bool read_resigned(uint8_t *c, size_t len) {
+  resign(c, len);
+  char err[512] = "";
+  Module *r = bc_read(c, len, err, sizeof err);
+  if (!r) assert_true(err[0] != '\0');
+  else accepted_is_sound(r);
+  return r != NULL;
+}
+
 /* bc_read must refuse b; returns its message in a static buffer */
 static const char *refused(const uint8_t *b, size_t len) {
   static char err[512];
@@ -47,15 +58,23 @@ static const char *refused(const uint8_t *b, size_t len) {
 }
 
 
+/* the refusal of b with the width bytes at `at` set to v (little-endian),
+ * under a fresh checksum */
+static const char *patched(const uint8_t *b, size_t len, size_t at, uint32_t v, int width) {
+  uint8_t *c = dup_bytes(b, len);
+  for (int k = 0; k < width; k++) c[at + (size_t)k] = (uint8_t)(v >> (8 * k));
+  resign(c, len);
+  const char *e = refused(c, len);
+  free(c);
+  return e;
+}
+
 /* ---- the loader under attack ----------------------------------------------------- */
 
 static void test_truncated_everywhere(void **state) {
   (void)state;
-  Module *m = sample();
-  uint8_t *b;
   size_t len;
-  write_module(m, &b, &len);
-  bc_free(m);
+  uint8_t *b = bytes_of(sample(), &len);
   for (size_t cut = 0; cut < len; cut++) {
     refused(b, cut);
     /* with a fresh checksum, so that the body's own bounds checks are hit */
@@ -79,11 +98,8 @@ static void test_truncated_everywhere(void **state) {
 
 static void test_flip_every_byte(void **state) {
   (void)state;
-  Module *m = sample();
-  uint8_t *b;
   size_t len;
-  write_module(m, &b, &len);
-  bc_free(m);
+  uint8_t *b = bytes_of(sample(), &len);
   int accepted = 0;
   for (size_t i = 0; i < len; i++) {
     static const uint8_t masks[] = {0xFF, 0x01, 0x80};
@@ -97,15 +113,7 @@ static void test_flip_every_byte(void **state) {
 
       /* the same damage with a valid checksum: refused, or a sound module */
       uint8_t *c = dup_bytes(b, len);
-      resign(c, len);
-      char err[512];
-      Module *r = bc_read(c, len, err, sizeof err);
-      if (r) {
-        accepted++;
-        accepted_is_sound(r);
-      } else {
-        assert_true(err[0] != '\0');
-      }
+      accepted += read_resigned(c, len);
       free(c);
       b[i] ^= masks[k];
     }
@@ -118,11 +126,8 @@ static void test_flip_every_byte(void **state) {
 /* damage at random, several bytes at once, always re-signed */
 static void test_random_damage(void **state) {
   (void)state;
-  Module *m = sample();
-  uint8_t *b;
   size_t len;
-  write_module(m, &b, &len);
-  bc_free(m);
+  uint8_t *b = bytes_of(sample(), &len);
   uint32_t seed = 12345;
   for (int round = 0; round < 20000; round++) {
     uint8_t *c = dup_bytes(b, len);
@@ -138,11 +143,7 @@ static void test_random_damage(void **state) {
       c[at] = v;
     }
     if (round % 5 == 0) clen = HDR + (seed >> 4) % (len - HDR);
-    resign(c, clen);
-    char err[512];
-    Module *r = bc_read(c, clen, err, sizeof err);
-    if (r) accepted_is_sound(r);
-    else assert_true(err[0] != '\0');
+    read_resigned(c, clen);
     free(c);
   }
   mem_free(b, len);
@@ -155,11 +156,7 @@ enum {
 };
 
 static Module *one_of_each(void) {
-  Module *m = bc_new();
-  assert_non_null(m);
-  m->source_name = S(m, "s");
-  m->playbook = S(m, "p");
-  m->description = S(m, "d");
+  Module *m = new_module("s", "p", "d");
   m->nconsts = 1;
   m->consts = A(m, sizeof *m->consts);
   m->consts[0] = (BcConst){.kind = K_STR, .s = S(m, "k"), .len = 1};
@@ -256,14 +253,7 @@ static void test_huge_counts(void **state) {
   };
   for (size_t i = 0; i < N_OF(where); i++) {
     static const uint32_t huge[] = {0xFFFFFFFFu, 0x7FFFFFFFu, 0x10000u, 0x1000u};
-    for (size_t h = 0; h < N_OF(huge); h++) {
-      uint8_t *c = dup_bytes(b, len);
-      for (int k = 0; k < 4; k++) c[where[i].at + (size_t)k] = (uint8_t)(huge[h] >> (8 * k));
-      resign(c, len);
-      const char *e = refused(c, len);
-      expect_substr(e, where[i].what);
-      free(c);
-    }
+    for (size_t h = 0; h < N_OF(huge); h++) expect_substr(patched(b, len, where[i].at, huge[h], 4), where[i].what);
   }
   mem_free(b, len);
 }
@@ -272,37 +262,18 @@ static void test_huge_counts(void **state) {
  * bytes in names, unknown constant kinds. */
 static void test_bad_form(void **state) {
   (void)state;
-  Module *m = one_of_each();
-  uint8_t *b;
   size_t len;
-  write_module(m, &b, &len);
-  bc_free(m);
+  uint8_t *b = bytes_of(one_of_each(), &len);
   size_t pb = HDR + 5 + 32;          /* the playbook name: u32 1, 'p' */
-  uint8_t *c = dup_bytes(b, len);
-  c[pb + 4] = 0xC0;
-  resign(c, len);
-  expect_substr(refused(c, len), "playbook name at offset 77 is not valid UTF-8");
-  c[pb + 4] = 0;
-  resign(c, len);
-  expect_substr(refused(c, len), "playbook name at offset 77 contains a NUL byte");
-  c[pb + 4] = 'p';
-  memset(c + pb, 0xFF, 4);
-  resign(c, len);
-  expect_substr(refused(c, len), "playbook name at offset 77 is absent");
-  free(c);
-
-  c = dup_bytes(b, len);
-  c[pb + 5 + 5 + 4] = 9;             /* the constant's kind */
-  resign(c, len);
-  expect_substr(refused(c, len), "unknown kind 9");
-  free(c);
-
-  c = dup_bytes(b, len);
   size_t ckpt_raise = len - 1 - 4;   /* the checkpoints' last byte, raise_on_reject, before the review count */
-  c[ckpt_raise] = 2;
-  resign(c, len);
-  expect_substr(refused(c, len), "raise_on_reject flag at offset");
-  free(c);
+  const struct { size_t at; uint32_t v; int width; const char *want; } bad[] = {
+    {pb + 4, 0xC0, 1, "playbook name at offset 77 is not valid UTF-8"},
+    {pb + 4, 0, 1, "playbook name at offset 77 contains a NUL byte"},
+    {pb, 0xFFFFFFFFu, 4, "playbook name at offset 77 is absent"},
+    {pb + 5 + 5 + 4, 9, 1, "unknown kind 9"},   /* the constant's kind */
+    {ckpt_raise, 2, 1, "raise_on_reject flag at offset"},
+  };
+  for (size_t i = 0; i < N_OF(bad); i++) expect_substr(patched(b, len, bad[i].at, bad[i].v, bad[i].width), bad[i].want);
   mem_free(b, len);
 }
 

@@ -10,11 +10,7 @@
  * parameter; constants int 1 and str "k"; one global; call site 0 calls an
  * action of one parameter; checkpoint 0 shows one value and edits local 1. */
 static Module *crafted(Asm *a, uint16_t nlocals, uint16_t max_stack) {
-  Module *m = bc_new();
-  assert_non_null(m);
-  m->source_name = S(m, "crafted.hitl");
-  m->playbook = S(m, "crafted");
-  m->description = S(m, "");
+  Module *m = new_module("crafted.hitl", "crafted", "");
   m->nconsts = 2;
   m->consts = A(m, 2 * sizeof *m->consts);
   m->consts[0] = (BcConst){.kind = K_INT, .i = 1};
@@ -68,267 +64,164 @@ static void expect_refused(Module *m, const char *want) {
   bc_free(m);
 }
 
-static void expect_code_refused(Asm *a, uint16_t nlocals, uint16_t max_stack, const char *want) {
-  expect_refused(crafted(a, nlocals, max_stack), want);
+/* ---- crafted code, as tables ------------------------------------------------------ */
+
+/* One line of crafted code: an opcode and its operands (those it does not
+ * take are ignored), or one of these. */
+enum {
+  END = -1,        /* the end of the code */
+  LABEL = -2,      /* LABEL l: label l is here */
+  RAW_JUMP = -3,   /* RAW_JUMP op off: a jump with a raw offset, not to a label */
+  BYTES = -4,      /* BYTES v n: the n low bytes of v, little-endian */
+};
+typedef int Line[5];
+
+/* crafted() around the code: refused with want in the message, or, when
+ * want is NULL, accepted */
+typedef struct Case {
+  const char *want;
+  uint16_t nlocals, max_stack;
+  Line code[12];
+} Case;
+
+static void assemble(Asm *a, const Line *code, size_t n) {
+  for (size_t i = 0; code[i][0] != END; i++) {
+    assert_true(i + 1 < n);   /* every code ends with END */
+    const int *l = code[i];
+    switch (l[0]) {
+    case LABEL: label(a, l[1]); break;
+    case RAW_JUMP: emit_jump_raw(a, (Opcode)l[1], l[2]); break;
+    case BYTES: put(a, (uint32_t)l[1], l[2]); break;
+    default: emit(a, (Opcode)l[0], l[1], l[2], l[3], l[4]); break;
+    }
+  }
 }
 
-static void expect_code_ok(Asm *a, uint16_t nlocals, uint16_t max_stack) {
-  Module *m = crafted(a, nlocals, max_stack);
-  char err[512] = "";
-  if (!bc_verify(m, err, sizeof err)) fail_msg("refused: %s", err);
-  bc_free(m);
+/* every case, each with the lines of tail (if any) after its code */
+static void expect_cases(const Case *c, size_t n, const Line *tail, size_t ntail) {
+  for (size_t i = 0; i < n; i++) {
+    Asm a;
+    asm_init(&a);
+    assemble(&a, c[i].code, N_OF(c[i].code));
+    if (tail) assemble(&a, tail, ntail);
+    Module *m = crafted(&a, c[i].nlocals, c[i].max_stack);
+    if (c[i].want) {
+      expect_refused(m, c[i].want);
+      continue;
+    }
+    char err[512] = "";
+    if (!bc_verify(m, err, sizeof err)) fail_msg("case %zu refused: %s", i, err);
+    bc_free(m);
+  }
 }
+
+#define CASES(c) expect_cases((c), N_OF(c), NULL, 0)
 
 static void test_verify_decoding(void **state) {
   (void)state;
-  Asm a;
-
-  asm_init(&a);
-  put(&a, 0xEE, 1);
-  expect_code_refused(&a, 1, 4, "unknown opcode 0xee at pc 0");
-
-  asm_init(&a);
-  emit(&a, OP_NIL);
-  put(&a, OP__COUNT, 1);
-  expect_code_refused(&a, 1, 4, "unknown opcode");
-
-  asm_init(&a);
-  emit(&a, OP_NIL);
-  put(&a, OP_CONST, 1);
-  put(&a, 0, 1);                       /* one byte of a u16 */
-  expect_code_refused(&a, 1, 4, "truncated operands of CONST at pc 1");
-
-  asm_init(&a);
-  emit(&a, OP_NIL);
-  put(&a, OP_JUMP, 1);
-  put(&a, 0, 3);
-  expect_code_refused(&a, 1, 4, "truncated operands of JUMP");
-
-  asm_init(&a);
-  expect_code_refused(&a, 1, 4, "no code");
+  static const Case cases[] = {
+    {"unknown opcode 0xee at pc 0", 1, 4, {{BYTES, 0xEE, 1}, {END}}},
+    {"unknown opcode", 1, 4, {{OP_NIL}, {BYTES, OP__COUNT, 1}, {END}}},
+    {"truncated operands of CONST at pc 1", 1, 4,
+     {{OP_NIL}, {BYTES, OP_CONST, 1}, {BYTES, 0, 1}, {END}}},   /* one byte of a u16 */
+    {"truncated operands of JUMP", 1, 4, {{OP_NIL}, {BYTES, OP_JUMP, 1}, {BYTES, 0, 3}, {END}}},
+    {"no code", 1, 4, {{END}}},
+  };
+  CASES(cases);
 }
 
 static void test_verify_jumps(void **state) {
   (void)state;
-  Asm a;
-
-  asm_init(&a);
-  emit(&a, OP_CONST, 0);               /* pc 0..2 */
-  emit_jump_raw(&a, OP_JUMP, -7);      /* pc 3..7: to pc 1 */
-  expect_code_refused(&a, 1, 4, "jumps into the middle of an instruction (pc 1)");
-
-  asm_init(&a);
-  emit(&a, OP_NIL);
-  emit_jump_raw(&a, OP_JUMP, 100);
-  expect_code_refused(&a, 1, 4, "jumps out of the function");
-
-  asm_init(&a);
-  emit(&a, OP_NIL);
-  emit_jump_raw(&a, OP_JUMP_IF_TRUE, -100);
-  expect_code_refused(&a, 1, 4, "jumps out of the function");
-
-  asm_init(&a);                        /* to the end: not an instruction */
-  emit(&a, OP_TRUE);
-  emit_jump_raw(&a, OP_JUMP_IF_FALSE, 0);
-  expect_code_refused(&a, 1, 4, "jumps out of the function (to 6");
-
-  asm_init(&a);                        /* TRY's handler into an operand */
-  emit_jump_raw(&a, OP_TRY, 1);
-  emit(&a, OP_CONST, 0);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 1, 4, "TRY at pc 0 jumps into the middle");
-
-  asm_init(&a);                        /* FOR_LIST's done target */
-  emit(&a, OP_FOR_LIST, 0, 2, 0);
-  label(&a, 0);
-  emit(&a, OP_NIL);
-  emit(&a, OP_RETURN);
-  asm_finish(&a);
-  a.nfix = 0;
-  a.code[7] = 0x7F;
-  expect_code_refused(&a, 3, 4, "FOR_LIST at pc 0 jumps out");
-
-  asm_init(&a);                        /* a jump to itself is fine */
-  label(&a, 0);
-  emit(&a, OP_JUMP, 0);
-  expect_code_ok(&a, 1, 0);
+  static const Case cases[] = {
+    {"jumps into the middle of an instruction (pc 1)", 1, 4,
+     {{OP_CONST, 0}, {RAW_JUMP, OP_JUMP, -7}, {END}}},            /* pc 3..7: to pc 1 */
+    {"jumps out of the function", 1, 4, {{OP_NIL}, {RAW_JUMP, OP_JUMP, 100}, {END}}},
+    {"jumps out of the function", 1, 4, {{OP_NIL}, {RAW_JUMP, OP_JUMP_IF_TRUE, -100}, {END}}},
+    {"jumps out of the function (to 6", 1, 4,                      /* to the end: not an instruction */
+     {{OP_TRUE}, {RAW_JUMP, OP_JUMP_IF_FALSE, 0}, {END}}},
+    {"TRY at pc 0 jumps into the middle", 1, 4,                    /* TRY's handler into an operand */
+     {{RAW_JUMP, OP_TRY, 1}, {OP_CONST, 0}, {OP_RETURN}, {END}}},
+    {"FOR_LIST at pc 0 jumps out", 3, 4,                           /* FOR_LIST's done target */
+     {{BYTES, OP_FOR_LIST, 1}, {BYTES, 0, 2}, {BYTES, 2, 2}, {BYTES, 0x7F0000, 4}, {OP_NIL}, {OP_RETURN}, {END}}},
+    {NULL, 1, 0, {{LABEL, 0}, {OP_JUMP, 0}, {END}}},               /* a jump to itself is fine */
+  };
+  CASES(cases);
 }
 
 static void test_verify_stack(void **state) {
   (void)state;
-  Asm a;
-
-  asm_init(&a);                        /* depth 1 by one path, 0 by the other */
-  emit(&a, OP_TRUE);
-  emit(&a, OP_JUMP_IF_FALSE, 0);
-  emit(&a, OP_SMALLINT, 1);
-  label(&a, 0);
-  emit(&a, OP_NIL);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 1, 4, "stack depth mismatch at pc 8");
-
-  asm_init(&a);                        /* a loop that grows the stack */
-  label(&a, 0);
-  emit(&a, OP_NIL);
-  emit(&a, OP_JUMP, 0);
-  expect_code_refused(&a, 1, 4, "stack depth mismatch at pc 0");
-
-  asm_init(&a);                        /* a handler joining the normal path */
-  emit(&a, OP_TRY, 0);
-  emit(&a, OP_END_TRY);
-  label(&a, 0);
-  emit(&a, OP_NIL);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 1, 4, "stack depth mismatch");
-
-  asm_init(&a);
-  emit(&a, OP_POP);
-  emit(&a, OP_NIL);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 1, 4, "stack underflow at pc 0");
-
-  asm_init(&a);
-  emit(&a, OP_NIL);
-  emit(&a, OP_ADD);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 1, 4, "stack underflow at pc 1 (ADD pops 2, depth is 1)");
-
-  asm_init(&a);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 1, 4, "stack underflow");
-
-  asm_init(&a);                        /* the checkpoint pops a title and one show value */
-  emit(&a, OP_CONST, 1);
-  emit(&a, OP_CHECKPOINT, 0);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 2, 4, "stack underflow at pc 3 (CHECKPOINT pops 2");
-
-  asm_init(&a);                        /* site 0: one argument and because */
-  emit(&a, OP_NIL);
-  emit(&a, OP_CALL_ACTION, 0);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 1, 4, "CALL_ACTION pops 2");
-
-  asm_init(&a);
-  emit(&a, OP_NIL);
-  emit(&a, OP_MAP, 1);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 1, 4, "MAP pops 2, depth is 1");
-
-  asm_init(&a);
-  emit(&a, OP_NIL);
-  emit(&a, OP_NIL);
-  emit(&a, OP_NIL);
-  emit(&a, OP_POP);
-  emit(&a, OP_POP);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 1, 2, "max_stack too small: depth 3 at pc 2");
-  asm_init(&a);
-  emit(&a, OP_NIL);
-  emit(&a, OP_DUP);
-  emit(&a, OP_POP);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 1, 1, "max_stack too small");
-
-  asm_init(&a);                        /* the handler's error map needs room too */
-  emit(&a, OP_TRY, 0);
-  emit(&a, OP_END_TRY);
-  emit(&a, OP_NIL);
-  emit(&a, OP_RETURN);
-  label(&a, 0);
-  emit(&a, OP_RETURN);
-  expect_code_refused(&a, 1, 0, "max_stack too small: depth 1 at pc 0 (TRY)");
-  asm_init(&a);
-  emit(&a, OP_TRY, 0);
-  emit(&a, OP_END_TRY);
-  emit(&a, OP_NIL);
-  emit(&a, OP_RETURN);
-  label(&a, 0);
-  emit(&a, OP_RETURN);
-  expect_code_ok(&a, 1, 1);
-
-  asm_init(&a);                        /* falls off the end */
-  emit(&a, OP_NIL);
-  expect_code_refused(&a, 1, 4, "falls off the end");
-  asm_init(&a);
-  emit(&a, OP_TRUE);
-  emit(&a, OP_JUMP_IF_FALSE, 0);
-  emit(&a, OP_NIL);
-  emit(&a, OP_RETURN);
-  label(&a, 0);
-  emit(&a, OP_NOP);
-  expect_code_refused(&a, 1, 4, "falls off the end of the function after NOP");
-
-  asm_init(&a);                        /* unreachable code after a return is fine */
-  emit(&a, OP_NIL);
-  emit(&a, OP_RETURN);
-  emit(&a, OP_POP);
-  emit(&a, OP_ADD);
-  expect_code_ok(&a, 1, 1);
+  static const Case cases[] = {
+    {"stack depth mismatch at pc 8", 1, 4,                         /* depth 1 by one path, 0 by the other */
+     {{OP_TRUE}, {OP_JUMP_IF_FALSE, 0}, {OP_SMALLINT, 1}, {LABEL, 0}, {OP_NIL}, {OP_RETURN}, {END}}},
+    {"stack depth mismatch at pc 0", 1, 4,                         /* a loop that grows the stack */
+     {{LABEL, 0}, {OP_NIL}, {OP_JUMP, 0}, {END}}},
+    {"stack depth mismatch", 1, 4,                                 /* a handler joining the normal path */
+     {{OP_TRY, 0}, {OP_END_TRY}, {LABEL, 0}, {OP_NIL}, {OP_RETURN}, {END}}},
+    {"stack underflow at pc 0", 1, 4, {{OP_POP}, {OP_NIL}, {OP_RETURN}, {END}}},
+    {"stack underflow at pc 1 (ADD pops 2, depth is 1)", 1, 4, {{OP_NIL}, {OP_ADD}, {OP_RETURN}, {END}}},
+    {"stack underflow", 1, 4, {{OP_RETURN}, {END}}},
+    {"stack underflow at pc 3 (CHECKPOINT pops 2", 2, 4,           /* a title and one show value */
+     {{OP_CONST, 1}, {OP_CHECKPOINT, 0}, {OP_RETURN}, {END}}},
+    {"CALL_ACTION pops 2", 1, 4,                                   /* site 0: one argument and because */
+     {{OP_NIL}, {OP_CALL_ACTION, 0}, {OP_RETURN}, {END}}},
+    {"MAP pops 2, depth is 1", 1, 4, {{OP_NIL}, {OP_MAP, 1}, {OP_RETURN}, {END}}},
+    {"max_stack too small: depth 3 at pc 2", 1, 2,
+     {{OP_NIL}, {OP_NIL}, {OP_NIL}, {OP_POP}, {OP_POP}, {OP_RETURN}, {END}}},
+    {"max_stack too small", 1, 1, {{OP_NIL}, {OP_DUP}, {OP_POP}, {OP_RETURN}, {END}}},
+    {"max_stack too small: depth 1 at pc 0 (TRY)", 1, 0,           /* the handler's error map needs room too */
+     {{OP_TRY, 0}, {OP_END_TRY}, {OP_NIL}, {OP_RETURN}, {LABEL, 0}, {OP_RETURN}, {END}}},
+    {NULL, 1, 1, {{OP_TRY, 0}, {OP_END_TRY}, {OP_NIL}, {OP_RETURN}, {LABEL, 0}, {OP_RETURN}, {END}}},
+    {"falls off the end", 1, 4, {{OP_NIL}, {END}}},
+    {"falls off the end of the function after NOP", 1, 4,
+     {{OP_TRUE}, {OP_JUMP_IF_FALSE, 0}, {OP_NIL}, {OP_RETURN}, {LABEL, 0}, {OP_NOP}, {END}}},
+    {NULL, 1, 1, {{OP_NIL}, {OP_RETURN}, {OP_POP}, {OP_ADD}, {END}}},   /* unreachable code after a return is fine */
+  };
+  CASES(cases);
 }
 
 static void test_verify_operands(void **state) {
   (void)state;
-  Asm a;
-
-#define ONE(setup, nlocals, want)                                                     \
-  do {                                                                                \
-    asm_init(&a);                                                                     \
-    setup;                                                                            \
-    label(&a, 0);                                                                     \
-    emit(&a, OP_NIL);                                                                 \
-    emit(&a, OP_RETURN);                                                              \
-    expect_code_refused(&a, nlocals, 8, want);                                        \
-  } while (0)
-
-  ONE(emit(&a, OP_GET_LOCAL, 2), 2, "local 2 out of range at pc 0 (GET_LOCAL; 2 locals)");
-  ONE((emit(&a, OP_NIL), emit(&a, OP_SET_LOCAL, 7)), 2, "local 7 out of range");
-  ONE(emit(&a, OP_INC_LOCAL, 3, 1), 3, "local 3 out of range");
-  ONE(emit(&a, OP_GET_GLOBAL, 1), 2, "global 1 out of range");
-  ONE(emit(&a, OP_CONST, 2), 2, "constant 2 out of range");
-  ONE((emit(&a, OP_NIL), emit(&a, OP_FIELD, 0), emit(&a, OP_POP)), 2,
-      "FIELD at pc 1 needs a string constant, constant 0 is not a string");
-  ONE((emit(&a, OP_NIL), emit(&a, OP_NIL), emit(&a, OP_SET_FIELD, 0)), 2, "needs a string constant");
-  ONE((emit(&a, OP_NIL), emit(&a, OP_CHECK_TYPE, 4, 0), emit(&a, OP_POP)), 2, "needs a string constant");
-  ONE((emit(&a, OP_NIL), emit(&a, OP_CHECK_TYPE, 0x80, 1), emit(&a, OP_POP)), 2, "bad type set 0x80");
-  ONE((emit(&a, OP_NIL), emit(&a, OP_NIL), emit(&a, OP_CALL, 1, 2), emit(&a, OP_POP)), 2,
-      "CALL at pc 2 passes 2 arguments to 'one', which takes 1");
-  ONE((emit(&a, OP_CALL, 0, 0), emit(&a, OP_POP)), 2, "CALL to function 0 (the body)");
-  ONE((emit(&a, OP_NIL), emit(&a, OP_CALL, 2, 1), emit(&a, OP_POP)), 2, "CALL to function 2 out of range");
-  ONE((emit(&a, OP_CALL_BUILTIN, 200, 0), emit(&a, OP_POP)), 2, "built-in 200 out of range");
-  ONE((emit(&a, OP_NIL), emit(&a, OP_NIL), emit(&a, OP_CALL_BUILTIN, 0, 2), emit(&a, OP_POP)), 2,
-      "passes 2 arguments to len()");
-  ONE((emit(&a, OP_CALL_BUILTIN, 0, 0), emit(&a, OP_POP)), 2, "passes 0 arguments to len()");
-  ONE((emit(&a, OP_CALL_ACTION, 1), emit(&a, OP_POP)), 2, "call site 1 out of range");
-  ONE((emit(&a, OP_CHECKPOINT, 1), emit(&a, OP_POP)), 2, "checkpoint 1 out of range");
-  ONE((emit(&a, OP_NIL), emit(&a, OP_NIL), emit(&a, OP_CHECKPOINT, 0), emit(&a, OP_POP)), 1,
-      "edits local 1 ('v'), out of range");
-  ONE(emit(&a, OP_FOR_LIST, 1, 0, 0), 2, "local 2 out of range at pc 0 (FOR_LIST");
-  ONE(emit(&a, OP_FOR_LIST, 0, 5, 0), 2, "local 5 out of range");
-  ONE(emit(&a, OP_FOR_MAP, 0, 2, 0xFFFF, 0), 2, "local 2 out of range at pc 0 (FOR_MAP");
-  ONE(emit(&a, OP_FOR_MAP, 0, 1, 0xFFFE, 0), 3, "local 65534 out of range");
-  ONE(emit(&a, OP_FOR_MAP, 0xFFFF, 1, 1, 0), 3, "local 65535 out of range");
-#undef ONE
+  /* each case's code, then label 0 and a return; max_stack 8 */
+  static const Line tail[] = {{LABEL, 0}, {OP_NIL}, {OP_RETURN}, {END}};
+  static const Case cases[] = {
+    {"local 2 out of range at pc 0 (GET_LOCAL; 2 locals)", 2, 8, {{OP_GET_LOCAL, 2}, {END}}},
+    {"local 7 out of range", 2, 8, {{OP_NIL}, {OP_SET_LOCAL, 7}, {END}}},
+    {"local 3 out of range", 3, 8, {{OP_INC_LOCAL, 3, 1}, {END}}},
+    {"global 1 out of range", 2, 8, {{OP_GET_GLOBAL, 1}, {END}}},
+    {"constant 2 out of range", 2, 8, {{OP_CONST, 2}, {END}}},
+    {"FIELD at pc 1 needs a string constant, constant 0 is not a string", 2, 8,
+     {{OP_NIL}, {OP_FIELD, 0}, {OP_POP}, {END}}},
+    {"needs a string constant", 2, 8, {{OP_NIL}, {OP_NIL}, {OP_SET_FIELD, 0}, {END}}},
+    {"needs a string constant", 2, 8, {{OP_NIL}, {OP_CHECK_TYPE, 4, 0}, {OP_POP}, {END}}},
+    {"bad type set 0x80", 2, 8, {{OP_NIL}, {OP_CHECK_TYPE, 0x80, 1}, {OP_POP}, {END}}},
+    {"CALL at pc 2 passes 2 arguments to 'one', which takes 1", 2, 8,
+     {{OP_NIL}, {OP_NIL}, {OP_CALL, 1, 2}, {OP_POP}, {END}}},
+    {"CALL to function 0 (the body)", 2, 8, {{OP_CALL, 0, 0}, {OP_POP}, {END}}},
+    {"CALL to function 2 out of range", 2, 8, {{OP_NIL}, {OP_CALL, 2, 1}, {OP_POP}, {END}}},
+    {"built-in 200 out of range", 2, 8, {{OP_CALL_BUILTIN, 200, 0}, {OP_POP}, {END}}},
+    {"passes 2 arguments to len()", 2, 8, {{OP_NIL}, {OP_NIL}, {OP_CALL_BUILTIN, 0, 2}, {OP_POP}, {END}}},
+    {"passes 0 arguments to len()", 2, 8, {{OP_CALL_BUILTIN, 0, 0}, {OP_POP}, {END}}},
+    {"call site 1 out of range", 2, 8, {{OP_CALL_ACTION, 1}, {OP_POP}, {END}}},
+    {"checkpoint 1 out of range", 2, 8, {{OP_CHECKPOINT, 1}, {OP_POP}, {END}}},
+    {"edits local 1 ('v'), out of range", 1, 8, {{OP_NIL}, {OP_NIL}, {OP_CHECKPOINT, 0}, {OP_POP}, {END}}},
+    {"local 2 out of range at pc 0 (FOR_LIST", 2, 8, {{OP_FOR_LIST, 1, 0, 0}, {END}}},
+    {"local 5 out of range", 2, 8, {{OP_FOR_LIST, 0, 5, 0}, {END}}},
+    {"local 2 out of range at pc 0 (FOR_MAP", 2, 8, {{OP_FOR_MAP, 0, 2, 0xFFFF, 0}, {END}}},
+    {"local 65534 out of range", 3, 8, {{OP_FOR_MAP, 0, 1, 0xFFFE, 0}, {END}}},
+    {"local 65535 out of range", 3, 8, {{OP_FOR_MAP, 0xFFFF, 1, 1, 0}, {END}}},
+  };
+  expect_cases(cases, N_OF(cases), tail, N_OF(tail));
 
   /* the same operands in range are accepted */
-  Asm b;
-  asm_init(&b);
-  emit(&b, OP_FOR_MAP, 0, 2, 0xFFFF, 0);
-  label(&b, 0);
-  emit(&b, OP_FOR_LIST, 0, 2, 1);
-  label(&b, 1);
-  emit(&b, OP_NIL);
-  emit(&b, OP_CALL_BUILTIN, 23, 1);
-  emit(&b, OP_NIL);
-  emit(&b, OP_NIL);
-  emit(&b, OP_CALL_BUILTIN, 23, 3);
-  emit(&b, OP_CHECK_TYPE, 0x7F, 1);
-  emit(&b, OP_CONST, 1);
-  emit(&b, OP_GET_LOCAL, 1);
-  emit(&b, OP_CHECKPOINT, 0);
-  emit(&b, OP_INTERP, 2);
-  emit(&b, OP_RETURN);
-  expect_code_ok(&b, 3, 4);
+  static const Case in_range[] = {
+    {NULL, 3, 4,
+     {{OP_FOR_MAP, 0, 2, 0xFFFF, 0}, {LABEL, 0}, {OP_FOR_LIST, 0, 2, 1}, {LABEL, 1}, {OP_NIL},
+      {OP_CALL_BUILTIN, 23, 1}, {OP_NIL}, {OP_NIL}, {OP_CALL_BUILTIN, 23, 3}, {OP_CHECK_TYPE, 0x7F, 1}, {END}}},
+  };
+  static const Line in_range_tail[] = {
+    {OP_CONST, 1}, {OP_GET_LOCAL, 1}, {OP_CHECKPOINT, 0}, {OP_INTERP, 2}, {OP_RETURN}, {END},
+  };
+  expect_cases(in_range, N_OF(in_range), in_range_tail, N_OF(in_range_tail));
 }
 
 static void test_verify_tables(void **state) {
@@ -442,11 +335,7 @@ static void test_verify_tables(void **state) {
  * is linear in the code, so this is quick. */
 static void test_verify_linear(void **state) {
   (void)state;
-  Module *m = bc_new();
-  assert_non_null(m);
-  m->source_name = S(m, "big");
-  m->playbook = S(m, "big");
-  m->description = S(m, "");
+  Module *m = new_module("big", "big", "");
   m->nfuncs = 1;
   m->funcs = A(m, sizeof *m->funcs);
   set_func(m, &m->funcs[0], "<body>", 0, 1, 2);
