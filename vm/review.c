@@ -314,6 +314,22 @@ bool vm_review_assign(VM *vm, uint32_t k, int64_t item) {
   return true;
 }
 
+const char *vm_open_review_json(VM *vm, uint32_t k, int64_t *item) {
+  if (k >= vm->nopen) return NULL;
+  *item = vm->open[k].item;
+  jmp_buf jb, *saved = vm->oom;
+  vm->oom = &jb;
+  if (setjmp(jb)) {
+    vm->oom = saved;
+    return NULL;
+  }
+  char *j = vm_value_to_json(vm, vm->open[k].payload);
+  vm->oom = saved;
+  mem_free(vm->review_json, 0);
+  vm->review_json = j;
+  return j;
+}
+
 bool vm_review_has(VM *vm, int64_t item) {
   for (uint32_t i = 0; i < vm->nopen; i++)
     if (vm->open[i].item == item) return true;

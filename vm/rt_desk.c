@@ -194,6 +194,14 @@ int rt_decide(RtCtx *c, const StItem *it, const char *verdict, const char *revie
   RtRun r = {0};
   bool review = strcmp(it->kind, "review") == 0;
   bool vote = !review && it->quorum > 1 && strcmp(item_status, "decided") == 0, open_txn = false;
+  if (strcmp(in.status, "suspended") != 0 && st_get_item(c->st, it->id, &now) == ST_OK &&
+      strcmp(now.status, "open") != 0) {
+    /* a racing decider claimed it (and set the instance running) since we read it */
+    rt_fail(c, "verdict", "item %lld already decided", (long long)it->id);
+    goto done;
+  }
+  st_item_free(&now);
+  memset(&now, 0, sizeof now);
   if (review && strcmp(in.status, "running") == 0) {
     /* its snapshot is behind the body running elsewhere */
     rt_fail(c, "verdict", "instance %s is running (process %s); its review can be decided when it stops", in.id,

@@ -162,6 +162,9 @@ bool vm_review_assign(VM *vm, uint32_t k, int64_t item);
 /* Review items still open (named or not); whether item is one of them. */
 uint32_t vm_open_reviews(VM *vm);
 bool vm_review_has(VM *vm, int64_t item);
+/* The k-th open review's payload (owned by the VM, valid until the next
+ * call) and its item (0 while unnamed); NULL when k is out of range. */
+const char *vm_open_review_json(VM *vm, uint32_t k, int64_t *item);
 /* A review item's verdict, {"kind": "pass"|"flag", "reason": text|null, ...}:
  * pass closes it; flag closes it and runs, now, the review block's flag
  * block with the variables as they were at the block's end (or, for a
