@@ -298,4 +298,5 @@ bench: deps all $(BUILD)/bench/embed_bench $(BUILD)/tests/libtestactions.so
 clean:
 	rm -rf build bin lib
 
--include $(shell find $(BUILD)/obj $(BUILD)/pic -name '*.d' 2>/dev/null)
+# the headers each object and unit test was built from (tests/unit/*.h too)
+-include $(shell find $(BUILD)/obj $(BUILD)/pic $(BUILD)/tests -name '*.d' 2>/dev/null)
