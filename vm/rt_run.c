@@ -361,6 +361,8 @@ static int store_stop(RtRun *r, VmStatus vs, bool new_item) {
     rc = st_delete_snapshot(st, r->id);
     if (rc == ST_NOTFOUND) rc = ST_OK;
   }
+  /* the journal's rows behind this stop are not needed by any replay */
+  if (rc == ST_OK) rc = st_prune_calls(st, r->id, (int64_t)vm_calls_made(r->vm));
   if (rc == ST_OK && vs == VM_FAILED) rc = cancel_approvals(r);
   if (rc == ST_OK) {
     StInstance up = in;
