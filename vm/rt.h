@@ -158,10 +158,12 @@ typedef struct RtRun {
   char id[64];                        /* the instance */
   Module *m;
   bool own_m;                         /* m is freed with the run */
+  bool cached_m;                      /* m is the process's cached copy (rt_run.c), released with the run */
   VM *vm;
   Mocks *mocks;
   struct Ffi *ffi;                    /* `from` actions through libffi */
   int64_t verdict_item;               /* the item whose verdict this segment applies, 0 = none */
+  int64_t segment;                    /* the instance's segment count, as its stop records it */
   char *base_dir;                     /* the playbook's folder (run only), for `from` libraries */
   uint8_t hash[32];                   /* the program's */
   uint8_t *bytes;                     /* its .hbc bytes (run only, stored with the instance) */
@@ -223,8 +225,9 @@ void rt_run_free(RtRun *r);
 /* "host:pid" of a process on this host that no longer exists. */
 bool rt_owner_is_dead(const RtCtx *c, const char *owner);
 /* Take over the instance if it is running under a dead owner, and run it on
- * (notes say what happened). */
-void rt_recover_instance(RtCtx *c, const char *id);
+ * (notes say what happened).  True when it was taken over (its rows may
+ * have changed). */
+bool rt_recover_instance(RtCtx *c, const char *id);
 void rt_recover_all(RtCtx *c);
 /* An instance's items with that status (NULL = any), ordered by id. */
 int rt_instance_items(RtCtx *c, const char *instance, const char *status, StItem **out, size_t *n);

@@ -76,11 +76,9 @@ int rt_item_get(RtCtx *c, int64_t id, const char *as_given, StItem *it) {
     return rt_fail(c, "usage", "unknown item %lld", (long long)id);
   }
   if (rc != ST_OK) return rt_store_fail(c, "reading the item");
-  char *inst = rt_strdup(it->instance);
+  /* read again only if recovery ran: it may have decided or closed the item */
+  if (!rt_recover_instance(c, it->instance)) return RT_COMPLETED;
   st_item_free(it);
-  if (!inst) return rt_oom(c);
-  rt_recover_instance(c, inst);
-  mem_free(inst, 0);
   if (st_get_item(c->st, id, it) != ST_OK) return rt_store_fail(c, "reading the item");
   return RT_COMPLETED;
 }
@@ -342,6 +340,7 @@ int rt_decide(RtCtx *c, const StItem *it, const char *verdict, const char *revie
   }
   char fields[128];
   snprintf(fields, sizeof fields, "{\"item\":%lld,\"segment\":%lld}", (long long)it->id, (long long)in.segment + 1);
+  r.segment = in.segment + 1;
   rt_run_event(&r, "resumed", fields);
   status = review ? rt_segment_review(&r, it->id, vj) : rt_segment_run(&r);
 done:

@@ -128,14 +128,14 @@ static int apply_verdict_again(RtCtx *c, RtRun *r, const char *id, const char *f
  * if it never stopped), give it again the verdict it was resumed with if its
  * item is decided, and run on; the journal replays the calls it had made,
  * and an irreversible call without an outcome stops it in doubt. */
-void rt_recover_instance(RtCtx *c, const char *id) {
+bool rt_recover_instance(RtCtx *c, const char *id) {
   StInstance in;
-  if (st_get_instance(c->st, id, &in) != ST_OK) return;
+  if (st_get_instance(c->st, id, &in) != ST_OK) return false;
   char *dead = strcmp(in.status, "running") == 0 && rt_owner_is_dead(c, in.owner) ? rt_strdup(in.owner) : NULL;
   if (!dead || !claim(c, id, dead)) {
     mem_free(dead, 0);
     st_instance_free(&in);
-    return;
+    return false;
   }
   RtRun r;
   uint8_t *snap = NULL;
@@ -171,6 +171,7 @@ void rt_recover_instance(RtCtx *c, const char *id) {
   mem_free(dead, 0);
   rt_run_free(&r);
   st_instance_free(&in);
+  return true;
 }
 
 void rt_recover_all(RtCtx *c) {

@@ -11,6 +11,7 @@
  * outcome after.  Every action call goes through it, whatever answers it:
  * the host's binding, a mock, a `from` function or the host's default. */
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,69 @@
 #include "pending.h"
 #include "rt.h"
 #include "sha256.h"
+
+/* ---- programs by hash ---------------------------------------------------------- */
+
+/* Programs by hash, loaded once per process.  Every resume needs its
+ * instance's program, read from the store and verified (bc_read); a process
+ * that decides many items (a host on the store API, a worker) keeps the last
+ * few it loaded.  A Module is never changed once loaded, so runs share it;
+ * an entry in use is never evicted.  The store's rows are content-addressed
+ * (a hash's bytes never change), and a program is only cached after its
+ * bytes were checked against the hash they are stored under. */
+enum { PROGRAM_CACHE = 8 };
+static struct {
+  uint8_t hash[32];
+  Module *m;
+  unsigned refs;
+  uint64_t used;
+} programs[PROGRAM_CACHE];
+static uint64_t programs_clock;
+static pthread_mutex_t programs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static Module *cached_program(const uint8_t hash[32]) {
+  Module *m = NULL;
+  pthread_mutex_lock(&programs_lock);
+  for (size_t i = 0; i < PROGRAM_CACHE && !m; i++)
+    if (programs[i].m && memcmp(programs[i].hash, hash, 32) == 0) {
+      m = programs[i].m;
+      programs[i].refs++;
+      programs[i].used = ++programs_clock;
+    }
+  pthread_mutex_unlock(&programs_lock);
+  return m;
+}
+
+/* Keep m (in use once) unless the cache is full of programs in use or has
+ * this hash already (another thread loaded it too). */
+static bool cache_program(const uint8_t hash[32], Module *m) {
+  pthread_mutex_lock(&programs_lock);
+  size_t slot = PROGRAM_CACHE;
+  bool have = false;
+  for (size_t i = 0; i < PROGRAM_CACHE; i++) {
+    if (programs[i].m && memcmp(programs[i].hash, hash, 32) == 0) have = true;
+    if (programs[i].refs == 0 && (slot == PROGRAM_CACHE || !programs[i].m ||
+                                  (programs[slot].m && programs[i].used < programs[slot].used)))
+      slot = i;
+  }
+  bool kept = !have && slot < PROGRAM_CACHE;
+  if (kept) {
+    if (programs[slot].m) bc_free(programs[slot].m);
+    memcpy(programs[slot].hash, hash, 32);
+    programs[slot].m = m;
+    programs[slot].refs = 1;
+    programs[slot].used = ++programs_clock;
+  }
+  pthread_mutex_unlock(&programs_lock);
+  return kept;
+}
+
+static void release_program(const Module *m) {
+  pthread_mutex_lock(&programs_lock);
+  for (size_t i = 0; i < PROGRAM_CACHE; i++)
+    if (programs[i].m == m && programs[i].refs) programs[i].refs--;
+  pthread_mutex_unlock(&programs_lock);
+}
 
 /* ---- events ------------------------------------------------------------------- */
 
@@ -187,6 +251,7 @@ void rt_run_free(RtRun *r) {
   mem_free(r->base_dir, 0);
   mock_free(r->mocks);
   if (r->own_m) bc_free(r->m);
+  if (r->cached_m) release_program(r->m);
   mem_free(r->bytes, r->len);
   mem_free(r->input, 0);
   free(r->params);
@@ -322,8 +387,7 @@ static int store_stop(RtRun *r, VmStatus vs, bool new_item) {
   Store *st = r->c->st;
   int64_t now = (int64_t)time(NULL), item = -1;
   char digest[65] = "";
-  StInstance in;
-  if (r->lost || st_get_instance(st, r->id, &in) != ST_OK) return ST_ERR;
+  if (r->lost) return ST_ERR;
   char *mstate = r->mocks ? mock_state_json(r->mocks) : NULL;
   int rc = r->mocks && !mstate ? ST_ERR : st_begin(st);
   bool began = rc == ST_OK, logged_item = false, opens = vs == VM_SUSPENDED && new_item;
@@ -365,7 +429,9 @@ static int store_stop(RtRun *r, VmStatus vs, bool new_item) {
   if (rc == ST_OK) rc = st_prune_calls(st, r->id, (int64_t)vm_calls_made(r->vm));
   if (rc == ST_OK && vs == VM_FAILED) rc = cancel_approvals(r);
   if (rc == ST_OK) {
-    StInstance up = in;
+    StInstance up = {0};
+    up.id = r->id;
+    up.segment = r->segment;
     up.status = vs == VM_COMPLETED ? (reviewing ? "reviewing" : "completed")
                 : vs == VM_FAILED  ? "failed"
                                    : "suspended";
@@ -381,7 +447,6 @@ static int store_stop(RtRun *r, VmStatus vs, bool new_item) {
   mem_free(nr.item, 0);
   mem_free(nr.digest, 0);
   mem_free(mstate, 0);
-  st_instance_free(&in);
   return rc;
 }
 
@@ -598,18 +663,32 @@ int rt_run_start(RtRun *r) {
 
 /* ---- restoring ------------------------------------------------------------------ */
 
-static Module *stored_program(RtCtx *c, const uint8_t hash[32]) {
-  uint8_t *bytes = NULL;
+/* The instance's program into r->m: from the cache, or loaded (and cached
+ * when there is room; else the run owns it). */
+static bool stored_program(RtCtx *c, RtRun *r) {
+  if ((r->m = cached_program(r->hash))) {
+    r->cached_m = true;
+    return true;
+  }
+  uint8_t *bytes = NULL, sum[32];
   size_t len = 0;
-  if (st_get_program(c->st, hash, &bytes, &len) != ST_OK) {
+  if (st_get_program(c->st, r->hash, &bytes, &len) != ST_OK) {
     rt_store_fail(c, "the instance's program is missing");
-    return NULL;
+    return false;
   }
   char err[512];
-  Module *m = bc_read(bytes, len, err, sizeof err);
-  if (!m) rt_fail(c, "store", "store %s: the instance's program does not load: %s", c->store_path, err);
+  hitl_sha256(sum, bytes, len);
+  Module *m = memcmp(sum, r->hash, 32) == 0 ? bc_read(bytes, len, err, sizeof err) : NULL;
+  if (memcmp(sum, r->hash, 32) != 0)
+    rt_fail(c, "store", "store %s: the instance's program does not match its hash", c->store_path);
+  else if (!m)
+    rt_fail(c, "store", "store %s: the instance's program does not load: %s", c->store_path, err);
   mem_free(bytes, len);
-  return m;
+  if (!m) return false;
+  r->m = m;
+  r->cached_m = cache_program(r->hash, m);
+  r->own_m = !r->cached_m;
+  return true;
 }
 
 static int stored_mocks(RtCtx *c, const StInstance *in, RtRun *r) {
@@ -626,10 +705,10 @@ int rt_run_restore(RtCtx *c, const StInstance *in, RtRun *r, bool quiet) {
   memset(r, 0, sizeof *r);
   r->c = c;
   r->quiet = quiet;
-  r->own_m = true;
   snprintf(r->id, sizeof r->id, "%s", in->id);
   memcpy(r->hash, in->program, 32);
-  if (!(r->m = stored_program(c, r->hash))) return RT_USAGE;
+  r->segment = in->segment;
+  if (!stored_program(c, r)) return RT_USAGE;
   uint8_t *snap = NULL;
   size_t len = 0;
   if (st_load_snapshot(c->st, in->id, &snap, &len) != ST_OK) return rt_store_fail(c, "the instance's snapshot");
@@ -647,11 +726,11 @@ int rt_run_fresh(RtCtx *c, const StInstance *in, RtRun *r) {
   memset(r, 0, sizeof *r);
   r->c = c;
   r->quiet = true;
-  r->own_m = true;
   snprintf(r->id, sizeof r->id, "%s", in->id);
   memcpy(r->hash, in->program, 32);
+  r->segment = in->segment;
   char err[512];
-  if (!(r->m = stored_program(c, r->hash))) return RT_USAGE;
+  if (!stored_program(c, r)) return RT_USAGE;
   if (!(r->vm = vm_new(r->m, &c->limits))) return rt_oom(c);
   if (!vm_set_input_json(r->vm, in->input ? in->input : "{}", err, sizeof err))
     return rt_fail(c, "store", "instance %s: its input: %s", in->id, err);
