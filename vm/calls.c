@@ -304,6 +304,7 @@ void vm_checkpoint(VM *vm, uint16_t site) {
   vm->pending = pv;
   vm->pending_site = site;
   mem_free(vm->pending_json, 0);
+  vm->pending_item = 0;
   vm->pending_json = vm_value_to_json(vm, pv);
   vm_pop_root(vm, 1);
   vm->status = VM_SUSPENDED;
@@ -395,6 +396,7 @@ static void in_doubt(VM *vm, uint16_t site, Value args, const char *extra_json) 
   vm->pending_call = site;
   vm->pending_call_routed = false;
   mem_free(vm->pending_json, 0);
+  vm->pending_item = 0;
   vm->pending_json = vm_value_to_json(vm, pv);
   vm_pop_root(vm, 1);
   vm->status = VM_SUSPENDED;
@@ -525,6 +527,7 @@ int vm_call_action(VM *vm, uint16_t site) {
       vm->pending_call = site;
       vm->pending_call_routed = true;
       mem_free(vm->pending_json, 0);
+      vm->pending_item = 0;
       vm->pending_json = vm_value_to_json(vm, pv);
       vm->status = VM_SUSPENDED;
       checkpoint_event(vm);
@@ -582,6 +585,7 @@ void vm_drop_body(VM *vm) {
   vm->pending_site = vm->pending_call = -1;
   vm->pending_call_routed = false;
   mem_free(vm->pending_json, 0);
+  vm->pending_item = 0;
   vm->pending_json = NULL;
   vm->finished = true;
 }

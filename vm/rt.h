@@ -206,6 +206,9 @@ int rt_run_start(RtRun *r);
 /* A suspended instance's VM from its snapshot, its mocks as they were left,
  * the journal and the event collector bound.  RT_COMPLETED or RT_USAGE. */
 int rt_run_restore(RtCtx *c, const StInstance *in, RtRun *r, bool quiet);
+/* The same, with an item already read (the one being decided): when the
+ * snapshot's pending payload is that item's, it is not read again. */
+int rt_run_restore_at(RtCtx *c, const StInstance *in, RtRun *r, bool quiet, const StItem *known);
 /* A fresh start of an instance that never stopped (recovery; quiet). */
 int rt_run_fresh(RtCtx *c, const StInstance *in, RtRun *r);
 void rt_run_event(RtRun *r, const char *kind, const char *fields_json);

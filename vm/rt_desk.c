@@ -261,7 +261,7 @@ int rt_decide(RtCtx *c, const StItem *it, const char *verdict, const char *revie
     rt_fail(c, "verdict", "instance %s is %s, not waiting for a verdict", in.id, in.status);
     goto done;
   }
-  if (rt_run_restore(c, &in, &r, quiet) != RT_COMPLETED) goto done;
+  if (rt_run_restore_at(c, &in, &r, quiet, it) != RT_COMPLETED) goto done;
   if (review && !vm_review_has(r.vm, it->id)) {
     rt_fail(c, "store", "store %s: instance %s's snapshot has no open review item %lld", c->store_path, in.id,
             (long long)it->id);

@@ -306,6 +306,8 @@ static int store_item(RtRun *r, int64_t now, int64_t *item, char digest[65]) {
   *item = it.id;
   if (rc == ST_OK) rc = vm_item_digest(r->vm, r->id, it.id, digest, NULL) ? ST_OK : ST_ERR;
   if (rc == ST_OK) rc = st_set_item_digest(st, it.id, digest);
+  /* the item holds the payload: the snapshot names it instead of a copy */
+  if (rc == ST_OK) vm_set_pending_item(r->vm, it.id);
   uint8_t *snap = NULL;
   size_t len = 0;
   if (rc == ST_OK) rc = vm_snapshot(r->vm, r->hash, &snap, &len) ? ST_OK : ST_ERR;
@@ -701,7 +703,36 @@ static int stored_mocks(RtCtx *c, const StInstance *in, RtRun *r) {
   return RT_COMPLETED;
 }
 
+/* The payload of the item a snapshot names for its pending payload
+ * (mem_alloc'd into *out), from `known` when it is that item, else read.
+ * RT_COMPLETED (*out NULL when the snapshot names none) or RT_USAGE. */
+static int pending_payload(RtCtx *c, const StInstance *in, const uint8_t *snap, size_t len, const StItem *known,
+                           char **out) {
+  *out = NULL;
+  int64_t item = vm_snapshot_pending_item(snap, len);
+  if (item <= 0) return RT_COMPLETED;   /* carried, or not a snapshot (vm_restore says so) */
+  StItem it = {0};
+  const StItem *p = known && known->id == item ? known : NULL;
+  if (!p) {
+    if (st_get_item(c->st, item, &it) != ST_OK) return rt_store_fail(c, "the item the instance waits on");
+    p = &it;
+  }
+  if (strcmp(p->instance, in->id) == 0 && !(*out = rt_strdup(p->payload))) {
+    st_item_free(&it);
+    return rt_oom(c);
+  }
+  st_item_free(&it);
+  if (!*out)
+    return rt_fail(c, "store", "store %s: instance %s waits on item %lld of another instance", c->store_path, in->id,
+                   (long long)item);
+  return RT_COMPLETED;
+}
+
 int rt_run_restore(RtCtx *c, const StInstance *in, RtRun *r, bool quiet) {
+  return rt_run_restore_at(c, in, r, quiet, NULL);
+}
+
+int rt_run_restore_at(RtCtx *c, const StInstance *in, RtRun *r, bool quiet, const StItem *known) {
   memset(r, 0, sizeof *r);
   r->c = c;
   r->quiet = quiet;
@@ -712,9 +743,14 @@ int rt_run_restore(RtCtx *c, const StInstance *in, RtRun *r, bool quiet) {
   uint8_t *snap = NULL;
   size_t len = 0;
   if (st_load_snapshot(c->st, in->id, &snap, &len) != ST_OK) return rt_store_fail(c, "the instance's snapshot");
-  char err[512];
-  r->vm = vm_restore(r->m, r->hash, snap, len, &c->limits, err, sizeof err);
+  char err[512], *payload = NULL;
+  if (pending_payload(c, in, snap, len, known, &payload) != RT_COMPLETED) {
+    mem_free(snap, len);
+    return RT_USAGE;
+  }
+  r->vm = vm_restore_pending(r->m, r->hash, snap, len, payload, &c->limits, err, sizeof err);
   mem_free(snap, len);
+  mem_free(payload, 0);
   if (!r->vm) return rt_fail(c, "store", "store %s: instance %s does not restore: %s", c->store_path, in->id, err);
   if (stored_mocks(c, in, r) != RT_COMPLETED) return RT_USAGE;
   if (set_calibrated(c, r, NULL) != RT_COMPLETED) return RT_USAGE;

@@ -240,6 +240,7 @@ static bool resume(VM *vm, Resume *r) {
   vm->pending_call = -1;
   vm->pending_call_routed = false;
   mem_free(vm->pending_json, 0);
+  vm->pending_item = 0;
   vm->pending_json = NULL;
   vm->status = VM_COMPLETED;   /* not suspended: vm_run goes on */
   return true;

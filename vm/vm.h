@@ -113,6 +113,22 @@ bool vm_snapshot(VM *vm, const uint8_t program_hash[32], uint8_t **out, size_t *
  * another program or of another format version. */
 VM *vm_restore(const Module *m, const uint8_t program_hash[32], const uint8_t *data, size_t len,
                const VmLimits *lim, char *err, size_t n);
+/* A host that keeps the pending payload itself (the store's item row holds
+ * exactly vm_pending_json's text) names that item: from then on, until the
+ * VM stops somewhere else, vm_snapshot refers to the item instead of
+ * carrying the payload (with a check of its text), and the snapshot is
+ * restored with vm_restore_pending and that text.  Without it a snapshot is
+ * whole in itself.  (A payload whose JSON would not read back exactly, e.g.
+ * a non-finite float, is always carried.) */
+void vm_set_pending_item(VM *vm, int64_t item);
+/* The item a snapshot's pending payload refers to: 0 when the snapshot
+ * carries it (or waits on none), -1 when it is not a snapshot. */
+int64_t vm_snapshot_pending_item(const uint8_t *data, size_t len);
+/* vm_restore, with the referred item's payload text (NULL for a snapshot
+ * that carries its own; one that refers to an item is refused without it,
+ * or with a text other than the one it was taken with). */
+VM *vm_restore_pending(const Module *m, const uint8_t program_hash[32], const uint8_t *data, size_t len,
+                       const char *pending_json, const VmLimits *lim, char *err, size_t n);
 
 /* Action calls are numbered from 0 in the order the instance makes them (the
  * count survives snapshots), so a journal can replay them after a crash.

@@ -85,6 +85,7 @@ struct VM {
   int32_t pending_site;     /* checkpoint site, -1 = none */
   int32_t pending_call;     /* call site suspended before its call, -1 = none */
   bool pending_call_routed; /* ... by an approve route (else: in doubt) */
+  int64_t pending_item;     /* the host's item holding pending_json (vm_set_pending_item), 0 = none */
   bool route_granted;       /* a person approved the routed call: run it without routing again */
   int64_t granted_rule, granted_queue;   /* ... the rule line (-1: fail closed) and queue it was routed with */
   int32_t held_site;        /* a rejected routed call: its site, -1 = none (its event is logged when vm_run raises) */

@@ -237,11 +237,11 @@ static int flip_all(const Module *m, VM *vm) {
   assert_non_null(copy);
   char err[256];
   Log log = {0};
-  for (size_t i = 72; i < len; i++) {
+  for (size_t i = SNAP_CHECK_END; i < len; i++) {
     for (int mask = 0; mask < 2; mask++) {
       memcpy(copy, snap, len);
       copy[i] ^= mask ? 0x01 : 0xff;
-      hitl_sha256(copy + 40, copy + 72, len - 72);
+      snap_resign(copy, len, hash);
       VM *r = vm_restore(m, hash, copy, len, NULL, err, sizeof err);
       if (!r) continue;
       accepted++;

@@ -5,6 +5,8 @@
  * or truncated snapshots are refused without a crash or a leak. */
 #include "vmtest.h"
 
+#include "snapshot_v2.h"
+
 /* A playbook that suspends deep inside: a checkpoint in a fn, in a try, in a
  * step, in a loop, with shared and cyclic structures alive on the stack. */
 static const char *const DEEP =
@@ -202,13 +204,13 @@ static void test_bad_snapshots_are_refused(void **state) {
     memcpy(copy, snap, len);
     copy[i] ^= 0x5a;
     VM *r = vm_restore(m, hash, copy, len, NULL, err, sizeof err);
-    if (i >= 40 && i < 72) {
-      assert_null(r);   /* the body hash itself */
+    if (i >= SNAP_HEAD && i < SNAP_CHECK_END) {
+      assert_null(r);   /* the check itself */
       continue;
     }
     assert_null(r);
     /* re-signed: the structural checks must hold on their own (no crash, no leak) */
-    hitl_sha256(copy + 40, copy + 72, len - 72);
+    snap_resign(copy, len, hash);
     r = vm_restore(m, hash, copy, len, NULL, err, sizeof err);
     if (r) {
       char e2[128];
@@ -344,6 +346,148 @@ static void test_approve_route(void **state) {
   bc_free(m);
 }
 
+/* ---- format 3: equal strings once, the pending payload by item, format 2 read ---- */
+
+static void test_equal_strings_written_once(void **state) {
+  (void)state;
+  Module *m = compile(
+      "playbook same \"many equal strings\"\n"
+      "let xs = []\n"
+      "for i in range(300) { append(xs, \"sa\" + \"me, the same text each time\") }\n"
+      "xs[0] = \"other\"\n"
+      "checkpoint \"Go?\" { }\n"
+      "return [len(xs), xs[0], xs[1], xs[299]]\n");
+  uint8_t hash[32], *snap;
+  size_t len;
+  hash_of(m, hash);
+  VM *vm = start(m, "{}");
+  assert_int_equal(vm_run(vm), VM_SUSPENDED);
+  assert_true(vm_snapshot(vm, hash, &snap, &len));
+  assert_true(len < 300 * 28 / 4);   /* 299 references to one string, not 299 copies of it */
+  mem_free(snap, len);
+  vm = reload(m, hash, vm);
+  char err[256];
+  assert_true(vm_resume(vm, VERDICTS[0], err, sizeof err));
+  ends_with(vm, "[300,\"other\",\"same, the same text each time\",\"same, the same text each time\"]");
+  vm_free(vm);
+  bc_free(m);
+}
+
+static void test_pending_payload_by_item(void **state) {
+  (void)state;
+  Deep d = deep_suspended();
+  char err[256];
+  VM *a = start(d.m, "{\"amount\": 100.5}");
+  assert_int_equal(vm_run(a), VM_SUSPENDED);
+  const char *payload = vm_pending_json(d.vm);
+  assert_int_equal(vm_snapshot_pending_item(d.snap, d.len), 0);   /* a whole snapshot */
+  vm_set_pending_item(d.vm, 7);
+  uint8_t *snap;
+  size_t len;
+  assert_true(vm_snapshot(d.vm, d.hash, &snap, &len));
+  assert_true(len + strlen(payload) / 2 < d.len);   /* the payload is left out */
+  assert_int_equal(vm_snapshot_pending_item(snap, len), 7);
+  assert_int_equal(vm_snapshot_pending_item(snap, 8), -1);
+  /* without the item's payload, or with another, it is refused */
+  assert_null(vm_restore(d.m, d.hash, snap, len, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "item 7"));
+  char *other = strdup(payload);
+  other[strlen(other) - 2] = 'x';
+  assert_null(vm_restore_pending(d.m, d.hash, snap, len, other, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "not the one"));
+  free(other);
+  /* with it: the same VM, and the same reference in its next snapshot */
+  VM *b = vm_restore_pending(d.m, d.hash, snap, len, payload, NULL, err, sizeof err);
+  if (!b) fail_msg("restore: %s", err);
+  vm_bind_actions(b, pay_binding, NULL);
+  assert_string_equal(vm_pending_json(b), payload);
+  uint8_t *again;
+  size_t alen;
+  assert_true(vm_snapshot(b, d.hash, &again, &alen));
+  assert_int_equal(alen, len);
+  assert_memory_equal(again, snap, len);
+  mem_free(again, alen);
+  for (int i = 0; i < 3; i++) {
+    assert_true(vm_resume(a, VERDICTS[i], err, sizeof err));
+    assert_true(vm_resume(b, VERDICTS[i], err, sizeof err));
+    if (i == 2) break;
+    assert_int_equal(vm_run(a), VM_SUSPENDED);
+    assert_int_equal(vm_run(b), VM_SUSPENDED);
+    /* a new stop: its payload is carried again until the host names an item */
+    assert_true(vm_snapshot(b, d.hash, &again, &alen));
+    assert_int_equal(vm_snapshot_pending_item(again, alen), 0);
+    mem_free(again, alen);
+  }
+  assert_int_equal(vm_run(a), VM_COMPLETED);
+  assert_int_equal(vm_run(b), VM_COMPLETED);
+  assert_string_equal(vm_result_json(a), vm_result_json(b));
+  mem_free(snap, len);
+  vm_free(a);
+  vm_free(b);
+  deep_free(&d);
+}
+
+/* A payload whose JSON text does not read back the same (a float that is
+ * not finite) is always carried. */
+static void test_inexact_payload_is_carried(void **state) {
+  (void)state;
+  Module *m = compile(
+      "playbook inf \"a payload with an infinite float\"\n"
+      "let big = 1.0e308 * 10.0\n"
+      "checkpoint \"Go?\" { show big }\n"
+      "return big > 0.0\n");
+  uint8_t hash[32], *snap;
+  size_t len;
+  hash_of(m, hash);
+  VM *vm = start(m, "{}");
+  assert_int_equal(vm_run(vm), VM_SUSPENDED);
+  vm_set_pending_item(vm, 3);
+  assert_true(vm_snapshot(vm, hash, &snap, &len));
+  assert_int_equal(vm_snapshot_pending_item(snap, len), 0);
+  mem_free(snap, len);
+  vm = reload(m, hash, vm);
+  char err[256];
+  assert_true(vm_resume(vm, VERDICTS[0], err, sizeof err));
+  ends_with(vm, "true");
+  vm_free(vm);
+  bc_free(m);
+}
+
+/* A snapshot of format 2 (snapshot_v2.h, written by hitl before format 3)
+ * restores and runs on. */
+static void test_format_2_still_restores(void **state) {
+  (void)state;
+  char err[256];
+  Module *m = bc_read(OLD_HBC, sizeof OLD_HBC, err, sizeof err);
+  if (!m) fail_msg("the old program: %s", err);
+  uint8_t hash[32];
+  hitl_sha256(hash, OLD_HBC, sizeof OLD_HBC);
+  assert_int_equal(OLD_SNAP[4], 2);
+  assert_int_equal(vm_snapshot_pending_item(OLD_SNAP, sizeof OLD_SNAP), 0);
+  VM *vm = vm_restore(m, hash, OLD_SNAP, sizeof OLD_SNAP, NULL, err, sizeof err);
+  if (!vm) fail_msg("restore: %s", err);
+  assert_string_equal(vm_pending_json(vm), "{\"title\":\"Pay 12.5?\",\"step\":\"ask\",\"show\":{\"amount\":12.5,"
+                                           "\"names\":[\"ada\",\"ada\",\"bob\"]},\"editable\":[\"amount\"],"
+                                           "\"by\":null,\"quorum\":1,\"deadline\":null}");
+  /* and its next snapshot is format 3 */
+  uint8_t *snap;
+  size_t len;
+  assert_true(vm_snapshot(vm, hash, &snap, &len));
+  assert_int_equal(snap[4], 3);
+  assert_true(len < sizeof OLD_SNAP);
+  mem_free(snap, len);
+  assert_true(vm_resume(vm, VERDICTS[2], err, sizeof err));
+  ends_with(vm, "{\"amount\":250.0,\"n\":4,\"names\":[\"ada\",\"ada\",\"bob\"]}");
+  vm_free(vm);
+  /* a damaged one is refused as before */
+  uint8_t copy[sizeof OLD_SNAP];
+  memcpy(copy, OLD_SNAP, sizeof copy);
+  copy[sizeof copy - 1] ^= 1;
+  assert_null(vm_restore(m, hash, copy, sizeof copy, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "checksum"));
+  bc_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_restored_vm_ends_like_the_original),
@@ -354,6 +498,10 @@ int main(void) {
       cmocka_unit_test(test_restore_survives_failing_allocations),
       cmocka_unit_test(test_action_in_doubt),
       cmocka_unit_test(test_approve_route),
+      cmocka_unit_test(test_equal_strings_written_once),
+      cmocka_unit_test(test_pending_payload_by_item),
+      cmocka_unit_test(test_inexact_payload_is_carried),
+      cmocka_unit_test(test_format_2_still_restores),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
