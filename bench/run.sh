@@ -437,35 +437,57 @@ bench_store() {
       && die "$name.hitl did not suspend"
     id=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['instance'])" "$out") \
       || die "no instance from $name: $(head -n 5 "$dir/$name.err")"
-    local bytes
+    local bytes state
     bytes=$(store_bytes "$db" "$id")
-    printf '   %-12s instance %s: %s bytes\n' "$name" "$id" "$bytes"
+    state=$(sqlite3 "$db" "$(store_bytes_sql "$id" state)")
+    printf '   %-12s instance %s: %s bytes (to resume it: %s; its log: %s)\n' "$name" "$id" "$bytes" "$state" "$((bytes - state))"
     sqlite3 "$db" "$(store_bytes_sql "$id" breakdown)" | sed 's/^/      /'
     worst=$(python3 -c "import sys; print(max(int(sys.argv[1]), int(sys.argv[2].split()[0])))" "$worst" "$bytes")
   done
   printf '   (the program, stored once per program, not counted: %s bytes)\n' \
     "$(sqlite3 "$db" 'SELECT sum(length(bytes)) FROM programs')"
+  # on disk: the store's pages in use grow by this much per suspended refund
+  # instance (indexes, B-tree overhead and free space in pages included)
+  local k=${BENCH_DISK_INSTANCES:-100} disk=$dir/disk.db i used0 used1
+  rm -f "$disk"*
+  used() { sqlite3 "$1" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null; sqlite3 "$1" 'SELECT (SELECT page_count FROM pragma_page_count) - (SELECT freelist_count FROM pragma_freelist_count), (SELECT page_size FROM pragma_page_size)' | awk -F'|' '{print $1 * $2}'; }
+  run_refund() {
+    local rc=0
+    HITL_STORE_SYNC=NORMAL "$hitlvm" run "$pb/refund.hitl" --input "@$pb/refund.input.json" --mock "$dir/refund-low.mock.json" \
+      --as agent --json --store "$disk" >/dev/null 2>&1 || rc=$?
+    [[ $rc == 3 ]] || die "refund.hitl did not suspend (exit $rc)"
+  }
+  run_refund
+  used0=$(used "$disk")
+  for ((i = 0; i < k; i++)); do run_refund; done
+  used1=$(used "$disk")
+  printf '   on disk: %s bytes per suspended refund instance (pages in use, %s instances added to a store)\n' \
+    "$(( (used1 - used0) / k ))" "$k"
   printf '   bytes per suspended instance, the larger: %s (goal <= 1024)\n' "$worst"
   row "$what2" "$worst" "<= 1024" "$(at_most "$worst" 1024)"
 }
 
-# store_bytes_sql INSTANCE [breakdown] — the bytes of an instance's rows: every
-# column's stored length (text as UTF-8 bytes, integers as 8), summed over
-# instances, snapshots, items, verdicts, events, calls and heads (the chain's
-# head of its log)
+# store_bytes_sql INSTANCE [breakdown|state] — the bytes of an instance's rows:
+# every column's stored length (text as UTF-8 bytes, blobs as their length,
+# integers and reals as 8), summed over instances, snapshots, items, heads
+# (the chain's head of its log) — what resuming it needs — and events (with
+# their chain hashes), calls and verdicts: its log.  `state`: the first four.
 store_bytes_sql() {
   python3 - "$1" "${2:-}" <<'PY'
 import sys
-inst, breakdown = sys.argv[1], sys.argv[2]
-tables = {
+inst, mode = sys.argv[1], sys.argv[2]
+state = {
   "instances": ("id", "id program playbook status starter input params mocks mock_state result error owner segment created updated"),
   "snapshots": ("instance", "instance bytes"),
   "items": ("instance", "id instance kind title payload digest \"by\" quorum editable status created deadline timeout_verdict timeout_reason"),
-  "verdicts": ("instance", "id item instance verdict reviewer reason edits at"),
-  "events": ("instance", "instance seq at kind fields"),
-  "calls": ("instance", "instance idx action args state result at"),
   "heads": ("instance", "instance seq hash"),
 }
+log = {
+  "events": ("instance", "instance seq at kind fields hash"),
+  "calls": ("instance", "instance idx action args state result at"),
+  "verdicts": ("instance", "id item instance verdict reviewer reason edits at signature"),
+}
+tables = dict(state, **({} if mode == "state" else log))
 def size(c):
     return "(CASE typeof(%s) WHEN 'integer' THEN 8 WHEN 'real' THEN 8 WHEN 'null' THEN 0 ELSE length(CAST(%s AS BLOB)) END)" % (c, c)
 parts = []
@@ -473,7 +495,7 @@ for t, (key, cols) in tables.items():
     expr = " + ".join(size(c) for c in cols.split())
     parts.append("SELECT '%s' AS t, count(*) AS n, coalesce(sum(%s), 0) AS b FROM %s WHERE %s = '%s'" % (t, expr, t, key, inst))
 u = " UNION ALL ".join(parts)
-if breakdown:
+if mode == "breakdown":
     print("SELECT printf('%%-10s %%3d rows %%6d bytes', t, n, b) FROM (%s)" % u)
 else:
     print("SELECT sum(b) FROM (%s)" % u)
