@@ -14,9 +14,13 @@
 #include "compiler/ast.h"
 #include "compiler/diag.h"
 
+/* A token's or a rule's extent: lines and columns (characters) for
+ * diagnostics, bytes for quoting source text.  24 bytes: the parser copies
+ * one per shift and per reduction, so it is kept small (sources are below
+ * 2 GiB, lex_open). */
 typedef struct PsLoc {
-  uint32_t first_line, first_column, last_line, last_column;
-  size_t first_byte, last_byte;
+  uint32_t first_line, first_column, first_byte;
+  uint32_t last_line, last_column, last_byte;
 } PsLoc;
 
 typedef struct PsCtx PsCtx;
