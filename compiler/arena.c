@@ -2,6 +2,7 @@
 #include "arena.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ void arena_free(Arena *a) {
   ArenaBlock *b = a->head;
   while (b) {
     ArenaBlock *next = b->next;
-    if (b->size >= ARENA_MAP_MIN) mem_unmap(b, sizeof *b + b->size);
+    if (b->size >= ARENA_MAP_MIN - sizeof *b) mem_unmap(b, sizeof *b + b->size);
     else mem_free(b, sizeof *b + b->size);
     b = next;
   }
@@ -57,16 +58,19 @@ void *arena_alloc(Arena *a, size_t size) {
     /* the next block in the doubling series: its size follows the total so far */
     size_t step = ARENA_BLOCK;
     while (step < ARENA_BLOCK_MAX && step <= a->total / 2) step *= 2;
-    size_t bsize = size > step / 2 ? size : step;
+    bool oneoff = size > step / 2;
+    size_t bsize = oneoff ? size : step;
+    /* a big block of the series takes exactly `step` bytes with its header,
+     * so that it is whole 2 MiB pages (mem_map) */
+    if (!oneoff && bsize >= ARENA_MAP_MIN) bsize -= sizeof(ArenaBlock);
     if (a->limit && a->total + bsize > a->limit) arena_oom(a);
-    /* the big blocks are filled end to end: map their pages in one go */
-    ArenaBlock *nb = bsize >= ARENA_MAP_MIN ? mem_map(sizeof *nb + bsize)
-                                              : mem_calloc(sizeof *nb + bsize);
+    ArenaBlock *nb = bsize >= ARENA_MAP_MIN - sizeof(ArenaBlock) ? mem_map(sizeof *nb + bsize)
+                                                                 : mem_calloc(sizeof *nb + bsize);
     if (!nb) arena_oom(a);
     a->total += bsize;
     nb->size = bsize;
     nb->used = 0;
-    if (b && bsize != step) {
+    if (b && oneoff) {
       /* a big one-off block: keep the current block for small allocations */
       nb->next = b->next;
       b->next = nb;
