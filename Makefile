@@ -201,7 +201,7 @@ test-cli: $(BINDIR)/hitlc $(if $(HAVE_HITLVM),$(BINDIR)/hitlvm) $(BUILD)/tests/l
 # moments against a witness file of real action executions (crash.sh, about
 # a minute).  Plain build only: under ASan the processes are too slow for
 # kill timings to mean the same.
-CRASH_TESTS := race determinism in_doubt crash
+CRASH_TESTS := race determinism in_doubt crash review_flag
 test-crash: $(BINDIR)/hitlc $(BINDIR)/hitlvm
 	@set -e; for t in $(CRASH_TESTS); do echo "== tests/crash/$$t.sh"; \
 	  BINDIR=$(BINDIR) bash tests/crash/$$t.sh; done

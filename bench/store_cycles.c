@@ -1,6 +1,6 @@
 /* bench/store_cycles.c — durable suspend + resume cycles per second
  * (TOOLS.md §7), in one process, through the library calls `hitlvm run` and
- * `hitlvm resume` make (vm/hitlvm_run.c, vm/hitlvm_desk.c): no process
+ * `hitlvm resume` make (vm/rt_run.c, vm/rt_desk.c): no process
  * start, no option parsing, no printing — the VM and the store only.
  *
  *   bash bench/run.sh bin     (section store builds and runs it)

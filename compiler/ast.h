@@ -226,7 +226,10 @@ struct Stmt {
       StmtList body;
       StmtList flag;
       Span within_span, by_span, why_span;
-      int why_slot;                     /* set by the checker; -1 without a name */
+      int why_slot;                     /* set by the checker: the flag block's reason (a hidden
+                                           slot without a name); -1 without a flag block */
+      uint32_t nlive;                   /* set by the checker: the frame's slots in scope here,
+                                           which the flag block sees as they were */
       bool has_flag;
     } review;
     StmtList block;                     /* S_BLOCK */

@@ -59,6 +59,7 @@ typedef struct Ck {
   int decl_index;       /* its position in Ast.decls */
   uint32_t loops;       /* loops enclosing the statement, within the frame */
   const char *barrier;  /* "review block" or "flag block" that break/return may not leave */
+  uint32_t in_flag;     /* flag blocks enclosing the statement: they cannot wait for a person */
 
   /* fns that call actions or wait for people cannot be called from rules */
   bool *waits;                            /* per decl index */

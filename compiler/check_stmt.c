@@ -70,6 +70,7 @@ void ck_begin_frame(Ck *c, CkMode mode, Decl *decl, int decl_index) {
   c->maxslots = 0;
   c->loops = 0;
   c->barrier = NULL;
+  c->in_flag = 0;
 }
 
 uint32_t ck_end_frame(Ck *c) {
@@ -95,6 +96,10 @@ static void check_by(Ck *c, const char *by, Span span) {
 
 void ck_checkpoint(Ck *c, Checkpoint *cp) {
   ck_note_wait(c);
+  if (c->in_flag) {
+    diag_error(c->d, cp->span, "a checkpoint cannot stand in a flag block");
+    diag_hint(c->d, "a flag block runs as part of a reviewer's verdict and cannot wait for another person");
+  }
   if (cp->title) ck_expr(c, cp->title);   /* any value: shown as str(title) */
   for (uint32_t i = 0; i < cp->nshow; i++) ck_expr(c, cp->show[i].value);
 
@@ -159,6 +164,7 @@ static void review_stmt(Ck *c, Stmt *s) {
     diag_error(c->d, s->u.review.within_span, "'within' must be greater than 0");
   check_by(c, s->u.review.by, s->u.review.by_span);
   s->u.review.why_slot = -1;
+  s->u.review.nlive = c->nloc - c->frame;
 
   /* break, continue and return may not leave either block */
   uint32_t loops = c->loops;
@@ -169,9 +175,13 @@ static void review_stmt(Ck *c, Stmt *s) {
   if (s->u.review.has_flag) {
     c->barrier = "flag block";
     uint32_t saved = ck_open(c);
-    if (s->u.review.why)
-      s->u.review.why_slot = ck_declare(c, s->u.review.why, s->u.review.why_span, TY_STRING);
+    /* the flag block is its own function: the slots in scope here, then the
+     * reason (named or not), then its own locals */
+    s->u.review.why_slot = ck_declare(c, s->u.review.why ? s->u.review.why : "(why)",
+                                      s->u.review.why ? s->u.review.why_span : s->span, TY_STRING);
+    c->in_flag++;
     ck_stmts(c, &s->u.review.flag);
+    c->in_flag--;
     ck_close(c, saved);
   }
   c->loops = loops;

@@ -169,6 +169,84 @@ static void gen_blast(Cg *g, const Decl *d, BcFunc *out) {
   mem_free(name, n + 9);
 }
 
+/* ---- reviews ------------------------------------------------------------- */
+
+uint32_t cg_review_site(Cg *g, const Stmt *s) {
+  if (g->nrevs >= BC_MAX_SITES) {
+    if (g->nrevs == BC_MAX_SITES) cg_limit(g, "review statements", BC_MAX_SITES);
+    g->nrevs = BC_MAX_SITES + 1;   /* report once; nothing is built */
+    return 0;
+  }
+  if (s->u.review.has_flag && s->u.review.nlive + 1 > BC_MAX_PARAMS) {
+    g->failed = true;
+    diag_error(g->d, s->span, "a flag block sees at most %u variables; %u are in scope here",
+               BC_MAX_PARAMS - 1, s->u.review.nlive);
+    diag_hint(g->d, "move the review into a fn of its own, which sees only its own variables");
+  }
+  if (g->failed || !cg_grow(g, (void **)&g->revs, &g->caprevs, g->nrevs, sizeof *g->revs)) return 0;
+  int32_t flag_fn = -1;
+  if (s->u.review.has_flag) {
+    if (!cg_grow(g, (void **)&g->flags, &g->capflags, g->nflags, sizeof *g->flags)) return 0;
+    g->flags[g->nflags] = (struct CgFlag){s, g->f.slots, g->f.in_approve, g->f.fn};
+    flag_fn = (int32_t)(g->flag_base + g->nflags++);
+  }
+  g->revs[g->nrevs] = (BcReview){
+    .line = s->span.line,
+    .by = cg_str(g, s->u.review.by),
+    .within = s->u.review.within > 0 ? s->u.review.within : -1,
+    .flag_fn = flag_fn,
+    .nlive = (uint16_t)s->u.review.nlive,
+  };
+  return g->nrevs++;
+}
+
+/* A flag block as a function: its parameters are the enclosing frame's
+ * first nlive slots and the reason, so its code addresses the variables it
+ * sees in the slots the checker gave them. */
+static void gen_flag(Cg *g, uint32_t k, BcFunc *out) {
+  struct CgFlag fl = g->flags[k];   /* generating it may queue more */
+  const Stmt *s = fl.s;
+  begin_fn(g, fl.slots, s->span);
+  g->f.fn = fl.fn;
+  g->f.in_approve = fl.in_approve;
+  cg_stmts(g, &s->u.review.flag);
+  cg_op(g, OP_NIL);
+  cg_op(g, OP_RETURN);
+  uint32_t n = s->u.review.nlive + 1;
+  uint32_t *pt = pool(g, n, sizeof *pt);
+  if (!pt) return;
+  for (uint32_t i = 0; i + 1 < n; i++) pt[i] = TY_ANY;
+  pt[n - 1] = TY_STRING;
+  char name[40];
+  snprintf(name, sizeof name, "<flag line %u>", s->span.line);
+  end_fn(g, out, name, n, pt, TY_ANY);
+}
+
+static void gen_flags(Cg *g) {
+  Module *m = g->m;
+  BcFunc *fl = NULL;
+  uint32_t cap = 0;
+  for (uint32_t k = 0; k < g->nflags && !g->failed; k++) {
+    if (m->nfuncs + (uint64_t)k + 1 > BC_MAX_FUNCS) {
+      cg_limit(g, "functions", BC_MAX_FUNCS);
+      break;
+    }
+    if (!cg_grow(g, (void **)&fl, &cap, k, sizeof *fl)) break;
+    memset(&fl[k], 0, sizeof fl[k]);
+    gen_flag(g, k, &fl[k]);
+  }
+  if (!g->failed && g->nflags) {
+    BcFunc *all = pool(g, m->nfuncs + g->nflags, sizeof *all);
+    if (all) {
+      memcpy(all, m->funcs, m->nfuncs * sizeof *all);
+      memcpy(all + m->nfuncs, fl, g->nflags * sizeof *all);
+      m->funcs = all;
+      m->nfuncs += g->nflags;
+    }
+  }
+  mem_free(fl, cap * sizeof *fl);
+}
+
 /* ---- tables -------------------------------------------------------------- */
 
 static void gen_globals(Cg *g, const Decl *input, uint32_t nparams) {
@@ -341,6 +419,7 @@ static void generate(Cg *g, const char *source_name, const char *src, size_t src
     if (ast->decls.v[i]->kind == D_ACTION && ast->decls.v[i]->u.action.blast)
       blast_fn[i] = 1 + nfns + nconds + b++;
 
+  g->flag_base = (uint32_t)nfuncs;
   g->f.at = ast->name_span;
   if (nfuncs > BC_MAX_FUNCS) cg_limit(g, "functions", BC_MAX_FUNCS);
   if (nactions > BC_MAX_ACTIONS) cg_limit(g, "actions", BC_MAX_ACTIONS);
@@ -379,6 +458,7 @@ static void generate(Cg *g, const char *source_name, const char *src, size_t src
     if (ast->decls.v[i]->kind == D_ACTION && ast->decls.v[i]->u.action.blast)
       gen_blast(g, ast->decls.v[i], &m->funcs[blast_fn[i]]);
   if (thresholds) gen_thresholds(g, thresholds);
+  gen_flags(g);
 
   /* what the code produced on the way */
   if (!g->failed) {
@@ -388,6 +468,8 @@ static void generate(Cg *g, const char *source_name, const char *src, size_t src
     m->ncalls = g->ncalls;
     m->checkpoints = copy(g, g->cps, g->ncps, sizeof *g->cps);
     m->ncheckpoints = g->ncps;
+    m->reviews = copy(g, g->revs, g->nrevs, sizeof *g->revs);
+    m->nreviews = g->nrevs;
   }
 done:
   mem_free(blast_fn, (nd ? nd : 1) * sizeof *blast_fn);
@@ -415,6 +497,8 @@ Module *cg_generate(const Ast *ast, const char *source_name, const char *src, si
   mem_free(g->chash, g->chcap * sizeof *g->chash);
   mem_free(g->calls, g->capcalls * sizeof *g->calls);
   mem_free(g->cps, g->capcps * sizeof *g->cps);
+  mem_free(g->revs, g->caprevs * sizeof *g->revs);
+  mem_free(g->flags, g->capflags * sizeof *g->flags);
   mem_free(g->decl_to, (ast->decls.n ? ast->decls.n : 1) * sizeof *g->decl_to);
   if (g->failed) {
     bc_free(g->m);

@@ -105,6 +105,11 @@ typedef struct Cg {
   uint32_t *chash; uint32_t chcap;   /* open addressing: const index + 1, 0 = empty */
   BcCallSite *calls; uint32_t ncalls, capcalls;
   BcCheckpoint *cps; uint32_t ncps, capcps;
+  BcReview *revs; uint32_t nrevs, caprevs;
+  /* flag blocks, generated as functions after all the others */
+  struct CgFlag { const Stmt *s; uint32_t slots, in_approve; const Decl *fn; } *flags;
+  uint32_t nflags, capflags;
+  uint32_t flag_base;      /* the function index of the first flag block */
 
   CgFn f;
 } Cg;
@@ -153,6 +158,10 @@ void cg_patch_false(Cg *g, uint32_t mark);
 void cg_value_for(Cg *g, const Expr *e, TypeSet want, const char *what, const char *name);
 /* title, show values, CHECKPOINT: leaves the verdict on the stack */
 void cg_checkpoint(Cg *g, const Checkpoint *cp, bool raise_on_reject);
+
+/* the review site of statement s (codegen.c); its flag block, if any, is
+ * queued to be generated as a function of its own */
+uint32_t cg_review_site(Cg *g, const Stmt *s);
 
 /* codegen_stmt.c */
 void cg_stmts(Cg *g, const StmtList *l);

@@ -331,6 +331,22 @@ static void checkpoint_stmt(Cg *g, const Stmt *s) {
   if (hide) cg_unhide(g, 1);
 }
 
+/* title, REVIEW_BEGIN, the body, REVIEW_END: the VM records the body's
+ * action calls and, at the end, keeps the frame's locals for the flag block
+ * (a function of its own, run at a reviewer's `flag`) and opens the item. */
+static void review_stmt(Cg *g, const Stmt *s) {
+  cg_expr(g, s->u.review.title);
+  cg_line(g, s->span.line);
+  g->f.at = s->span;
+  uint32_t site = cg_review_site(g, s);
+  cg_op1(g, OP_REVIEW_BEGIN, site);
+  g->f.in_review++;
+  cg_stmts(g, &s->u.review.body);
+  g->f.in_review--;
+  cg_line(g, s->span.line);
+  cg_op1(g, OP_REVIEW_END, site);
+}
+
 static void stmt(Cg *g, const Stmt *s) {
   cg_line(g, s->span.line);
   g->f.at = s->span;
@@ -366,10 +382,7 @@ static void stmt(Cg *g, const Stmt *s) {
   case S_TRY: try_stmt(g, s); return;
   case S_STEP: step_stmt(g, s); return;
   case S_CHECKPOINT: checkpoint_stmt(g, s); return;
-  case S_REVIEW:
-    g->failed = true;
-    diag_error(g->d, s->span, "review statements are not supported by this VM yet (issue 6)");
-    return;
+  case S_REVIEW: review_stmt(g, s); return;
   case S_BLOCK: block(g, &s->u.block); return;
   }
 }

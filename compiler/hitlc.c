@@ -46,10 +46,7 @@ static const char usage_text[] =
   "\n"
   "Diagnostics go to standard error as FILE:LINE:COL: error: MESSAGE;\n"
   "colour when standard error is a terminal and NO_COLOR is not set.\n"
-  "Exit status: 0 fine, 1 errors in the playbook, 2 usage or I/O error.\n"
-  "\n"
-  "Not implemented yet in this version: review statements compile with an\n"
-  "error until the VM can run them.\n";
+  "Exit status: 0 fine, 1 errors in the playbook, 2 usage or I/O error.\n";
 
 typedef struct Options {
   Mode mode;

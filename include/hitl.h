@@ -81,8 +81,8 @@ typedef enum hitl_status {
   HITL_COMPLETED = 0,   /* the playbook returned: hitl_result_json */
   HITL_SUSPENDED = 1,   /* waiting for a verdict: hitl_pending_json, then hitl_resume */
   HITL_FAILED = 2,      /* an uncaught error ended the playbook: *error */
-  HITL_REVIEWING = 3,   /* completed, review windows still open (LANGUAGE.md §7); this
-                           VM does not report it until review items land */
+  HITL_REVIEWING = 3,   /* completed (hitl_result_json), with review items still open
+                           (hitl_reviews_json, hitl_review; LANGUAGE.md §7) */
 } hitl_status;
 
 /* Run-time limits (TOOLS.md §5); 0 in a field means the default. */
@@ -218,18 +218,41 @@ const char *hitl_error_json(const hitl_instance *instance);
 int hitl_pending_digest(const hitl_instance *instance, const char *instance_id, int64_t item,
                         char hex[65]);
 
-/* The whole state of a suspended instance as bytes: *bytes (free with
+/* The whole state of a suspended instance (or of one whose review items are
+ * open: hitl_review works on its restored copy) as bytes: *bytes (free with
  * hitl_free) and *len.  Bindings, mocks and event callbacks are not part of
  * it: the restoring process binds its own.  0, or -1 and an error ("usage"
  * when the instance is not suspended). */
 int hitl_snapshot(const hitl_instance *instance, uint8_t **bytes, size_t *len, hitl_error **error);
-/* A new suspended instance of program in the state of a snapshot (from this
- * process or another) with limits (NULL = defaults); bind its actions, then
- * hitl_resume.  0 and *instance, or -1 and an error of kind "snapshot" when
+/* A new instance of program in the state of a snapshot (from this process
+ * or another) with limits (NULL = defaults), suspended or with reviews open
+ * (hitl_instance_status says which); bind its actions, then hitl_resume or
+ * hitl_review.  0 and *instance, or -1 and an error of kind "snapshot" when
  * the bytes are corrupt, truncated, of another program (its hash differs)
  * or of another format version. */
 int hitl_restore(const hitl_program *program, const uint8_t *bytes, size_t len,
                  const hitl_limits *limits, hitl_instance **instance, hitl_error **error);
+
+/* ---- reviews (LANGUAGE.md §7) -------------------------------------------- */
+
+/* The instance's open review items (review blocks that ended, calls routed
+ * to `review`) as a JSON list [{"item": N, "payload": {title, step, calls,
+ * by, deadline}}]; the instance names them 1, 2, ... (names survive
+ * snapshots).  Owned by the instance, valid until the next call on it; NULL
+ * when out of memory.  Review items open while the body runs on: any
+ * status but HITL_ERROR may have some. */
+const char *hitl_reviews_json(hitl_instance *instance);
+
+/* A review item's verdict, {"kind": "pass"|"flag", "reason": text,
+ * "reviewers": [names]}: pass closes it; flag closes it and runs now the
+ * review block's flag block (with the variables as they were at the block's
+ * end) or, for a routed call, the action's undo, whatever the body is doing.
+ * Returns the instance's status after it: HITL_SUSPENDED while the body
+ * still waits, HITL_REVIEWING or HITL_COMPLETED once it has ended,
+ * HITL_FAILED when the flag block or undo failed (*error; that fails the
+ * instance).  HITL_ERROR (kind "usage": no such open item; "verdict": not
+ * pass or flag) changes nothing. */
+hitl_status hitl_review(hitl_instance *instance, int64_t item, const char *verdict_json, hitl_error **error);
 
 /* ---- errors -------------------------------------------------------------- */
 

@@ -218,6 +218,16 @@ static void w_body(Wr *w, const Module *m) {
     w_optstr(w, c->timeout_reason);
     w_bool(w, c->raise_on_reject);
   }
+
+  w_u32(w, m->nreviews);
+  for (uint32_t i = 0; i < m->nreviews; i++) {
+    const BcReview *rv = &m->reviews[i];
+    w_u32(w, rv->line);
+    w_optstr(w, rv->by);
+    w_i64(w, rv->within);
+    w_i32(w, rv->flag_fn);
+    w_u16(w, rv->nlive);
+  }
 }
 
 bool bc_write(const Module *m, uint8_t **out, size_t *len) {
@@ -260,6 +270,7 @@ typedef struct Rd {
   char *err;
   size_t n;
   bool failed;               /* sticky: after the first error every read yields 0 */
+  unsigned version;          /* the file's format version */
 } Rd;
 
 #if defined(__GNUC__)
@@ -395,6 +406,7 @@ enum {
   MIN_RULE = 4 + MIN_ROUTE + 4 + MIN_STR,
   MIN_THRESHOLD = 4 + 8,
   MIN_CHECKPOINT = 4 + 4 + 4 + 4 + 4 + 8 + 1 + 4 + 1,
+  MIN_REVIEW = 4 + 4 + 8 + 4 + 2,
   MIN_EDIT = MIN_STR + 1 + 2,
 };
 
@@ -494,6 +506,20 @@ static void rd_checkpoints(Rd *r, Module *m) {
   }
 }
 
+/* version 3 and later */
+static void rd_reviews(Rd *r, Module *m) {
+  m->nreviews = rd_count(r, "review count", MIN_REVIEW, BC_MAX_SITES);
+  m->reviews = rd_array(r, m->nreviews, sizeof *m->reviews);
+  for (uint32_t i = 0; i < m->nreviews && !r->failed; i++) {
+    BcReview *rv = &m->reviews[i];
+    rv->line = rd_u32(r, "review line");
+    rv->by = rd_str(r, S_OPT, "review 'by' group", NULL);
+    rv->within = rd_i64(r, "review window");
+    rv->flag_fn = rd_i32(r, "review flag function");
+    rv->nlive = rd_u16(r, "review variable count");
+  }
+}
+
 static void rd_body(Rd *r, Module *m) {
   m->source_name = rd_str(r, S_PATH, "source name", NULL);
   if (rd_need(r, 32, "source hash")) {
@@ -565,10 +591,11 @@ static void rd_body(Rd *r, Module *m) {
   }
 
   rd_checkpoints(r, m);
+  if (r->version >= 3) rd_reviews(r, m);
 
   if (!r->failed && r->pos != r->len)
-    rd_fail(r, "bad bytecode: %zu unexpected bytes after the last section, at offset %zu",
-            r->len - r->pos, r->pos);
+    rd_fail(r, "bad bytecode: %zu unexpected bytes after the last section, at offset %zu%s",
+            r->len - r->pos, r->pos, r->version != BC_VERSION ? " (read as an older format version)" : "");
 }
 
 static void set_err(char *err, size_t n, const char *msg) {
@@ -587,7 +614,7 @@ Module *bc_read(const uint8_t *data, size_t len, char *err, size_t n) {
     return NULL;
   }
   unsigned version = data[HDR_VERSION] | (unsigned)data[HDR_VERSION + 1] << 8;
-  if (version != BC_VERSION) {
+  if (version != BC_VERSION && version != 2) {
     if (err && n)
       snprintf(err, n, "unsupported bytecode version %u (this hitl reads version %d)",
                version, BC_VERSION);
@@ -610,7 +637,7 @@ Module *bc_read(const uint8_t *data, size_t len, char *err, size_t n) {
     set_err(err, n, "out of memory reading bytecode");
     return NULL;
   }
-  Rd r = {.p = data, .len = len, .pos = HDR_SIZE, .m = m, .err = err, .n = n};
+  Rd r = {.p = data, .len = len, .pos = HDR_SIZE, .m = m, .err = err, .n = n, .version = version};
   rd_body(&r, m);
   if (r.failed) {
     bc_free(m);

@@ -18,7 +18,8 @@
 #include <stdint.h>
 
 #define BC_MAGIC "\x7fHBC"
-#define BC_VERSION 2   /* 2: the fused instructions (_K, _LK, _LL, positive JUMP_IF_<cmp>) renumbered the opcodes */
+#define BC_VERSION 3   /* 2: the fused instructions (_K, _LK, _LL, positive JUMP_IF_<cmp>) renumbered the opcodes;
+                          3: the review sites (version 2 files, without them, still load) */
 
 /* limits a module must respect (the loader refuses anything larger) */
 enum {
@@ -142,6 +143,16 @@ typedef struct BcCheckpoint {
   bool raise_on_reject;      /* statement form without a reject block: a rejection raises `rejected` */
 } BcCheckpoint;
 
+/* a review statement (LANGUAGE.md §7): REVIEW_BEGIN and REVIEW_END name it */
+typedef struct BcReview {
+  uint32_t line;
+  const char *by;            /* NULL = anyone */
+  int64_t within;            /* seconds, -1 = the default 1d */
+  int32_t flag_fn;           /* the flag block as a function, -1 = none: its parameters are
+                                the frame's first nlive locals, then the reason */
+  uint16_t nlive;            /* locals the flag block sees as they were at the block's end */
+} BcReview;
+
 typedef struct Module {
   struct BcPool *pool;       /* owns every allocation below */
   const char *source_name;
@@ -158,6 +169,7 @@ typedef struct Module {
   bool has_rules;                          /* a rules block exists (even an empty one) */
   BcThreshold *thresholds; uint32_t nthresholds;
   BcCheckpoint *checkpoints; uint32_t ncheckpoints;
+  BcReview *reviews; uint32_t nreviews;
 } Module;
 
 /* ---- building (code generator) ------------------------------------------ */

@@ -183,6 +183,7 @@ bool vm_catch(VM *vm) {
   if (!resource && vm->nhandlers > vm->handler_floor) {
     Handler h = vm->handlers[--vm->nhandlers];
     vm_push_root(vm, err);
+    if (vm->nactive) vm_review_leave_handler(vm, vm->nhandlers);
     while (vm->nsteps > h.nsteps) vm_step_end(vm);
     vm_pop_root(vm, 1);
     vm->nframes = h.frame + 1;
@@ -193,7 +194,10 @@ bool vm_catch(VM *vm) {
     vm->error = v_nil();
     return true;
   }
-  if (vm->floor) return false;   /* a nested run: its invoker decides */
+  if (vm->nested) return false;   /* a nested run: its invoker decides */
+  vm_push_root(vm, err);
+  vm_review_leave_frames(vm, 0);   /* the blocks it leaves open their items */
+  vm_pop_root(vm, 1);
   set_error_outcome(vm, err);
   return false;
 }
@@ -258,9 +262,10 @@ void vm_step_end(VM *vm) {
 
 /* ---- checkpoints ----------------------------------------------------------- */
 
-static void iso_time(time_t t, char out[32]) {
+void vm_iso_time(int64_t t, char out[32]) {
   struct tm tm;
-  gmtime_r(&t, &tm);
+  time_t tt = (time_t)t;
+  gmtime_r(&tt, &tm);
   strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
@@ -290,7 +295,7 @@ void vm_checkpoint(VM *vm, uint16_t site) {
   vm_map_put(vm, p, "quorum", v_int(c->quorum ? c->quorum : 1));
   if (c->timeout >= 0) {
     char iso[32];
-    iso_time(time(NULL) + (time_t)c->timeout, iso);
+    vm_iso_time((int64_t)time(NULL) + c->timeout, iso);
     vm_map_put(vm, p, "deadline", vm_text(vm, iso));
   } else {
     vm_map_put(vm, p, "deadline", v_nil());
@@ -326,13 +331,30 @@ static void action_event(VM *vm, const BcAction *a, Value args, Value conf, Valu
 }
 
 
-static void alert_event(VM *vm, const char *message) {
+void vm_alert_event(VM *vm, const char *message) {
   if (!vm->ev_fn) return;
   Map *ev = map_new(vm, 1);
   Value evv = v_obj(&ev->h);
   vm_push_root(vm, evv);
   vm_map_put(vm, ev, "message", vm_text(vm, message));
   vm_event_value(vm, "alert", evv);
+  vm_pop_root(vm, 1);
+}
+
+void vm_held_call_event(VM *vm, int32_t site, Value payload, Value err) {
+  if (!vm->ev_fn || site < 0 || payload.t != V_MAP) return;
+  const BcAction *a = &vm->m->actions[vm->m->calls[site].action];
+  Map *p = AS_MAP(payload);
+  Value *args = map_get_cstr(p, "args", 4), *because = map_get_cstr(p, "because", 7);
+  Value *risk = map_get_cstr(p, "risk", 4), *rule = map_get_cstr(p, "rule", 4);
+  Value *conf = risk && risk->t == V_MAP ? map_get_cstr(AS_MAP(*risk), "confidence", 10) : NULL;
+  Value *queue = risk && risk->t == V_MAP ? map_get_cstr(AS_MAP(*risk), "queue", 5) : NULL;
+  Value *line = rule && rule->t == V_MAP ? map_get_cstr(AS_MAP(*rule), "line", 4) : NULL;
+  Value *msg = err.t == V_MAP ? map_get_cstr(AS_MAP(err), "message", 7) : NULL;
+  vm_push_root(vm, err);
+  action_event(vm, a, args ? *args : v_nil(), conf ? *conf : v_nil(), because ? *because : v_nil(), "approve",
+               line && line->t == V_INT ? line->u.i : -1, queue && queue->t == V_INT ? queue->u.i : 0, "error",
+               msg ? *msg : v_nil());
   vm_pop_root(vm, 1);
 }
 
@@ -381,6 +403,54 @@ static void in_doubt(VM *vm, uint16_t site, Value args, const char *extra_json) 
 
 void vm_current_call(VM *vm, VmCallInfo *out) { *out = vm->cur_call; }
 
+/* Call a's binding with its arguments map amv (rooted by the caller): 1 with
+ * *result (type-checked; the action event logged), 0 raised (a failure's
+ * event logged), 2 in doubt (*doubt: the binding's extra payload, or NULL). */
+static int call_binding(VM *vm, const BcAction *a, Value amv, Value conf, Value because, const char *route,
+                        int64_t rule_line, int64_t queue, Value *result, char **doubt) {
+  char buf[64];
+  if (!vm->act_fn) return (int)vm_raise(vm, "action", "no binding for action '%s'", a->name);
+  char *args_json = vm_value_to_json(vm, amv);
+  vm_cleanup_push(vm, free_cb, args_json);
+  char *res = NULL;
+  vm->cur_call = (VmCallInfo){vm->ncalls, a->name, a->irreversible, vm->retry_call};
+  vm->retry_call = false;
+  int rc = vm->act_fn(vm->act_user, a->name, args_json, &res);
+  vm_cleanup_pop(vm, true);
+  if (rc == VM_ACTION_IN_DOUBT) {
+    *doubt = res;
+    return 2;
+  }
+  vm_cleanup_push(vm, free_cb, res);
+  vm->ncalls++;
+  if (rc != 0) {
+    vm_raise(vm, "action", "action '%s' failed: %s", a->name, res ? res : "(no message)");
+    vm_cleanup_pop(vm, true);
+    Value *msg = map_get_cstr(AS_MAP(vm->error), "message", 7);
+    Value err = vm->error;
+    vm_push_root(vm, err);
+    action_event(vm, a, amv, conf, because, route, rule_line, queue, "error", msg ? *msg : v_nil());
+    vm_pop_root(vm, 1);
+    vm->error = err;
+    return 0;
+  }
+  char jerr[160];
+  if (!res || !json_to_value(vm, res, strlen(res), result, jerr, sizeof jerr)) {
+    vm_cleanup_pop(vm, true);
+    return (int)vm_raise(vm, "action", "action '%s' returned invalid JSON: %s", a->name, res ? jerr : "nothing");
+  }
+  vm_cleanup_pop(vm, true);
+  if (!op_fit(result, a->result_type))
+    return (int)vm_raise(vm, "action", "action '%s' must return %s, found %s", a->name,
+                         op_typeset_text(a->result_type, buf, sizeof buf), val_type_name(*result));
+  if (strcmp(route, "undo") == 0) {
+    vm_push_root(vm, *result);
+    action_event(vm, a, amv, conf, because, route, rule_line, queue, "result", *result);
+    vm_pop_root(vm, 1);
+  }
+  return 1;
+}
+
 int vm_call_action(VM *vm, uint16_t site) {
   const BcCallSite *cs = &vm->m->calls[site];
   const BcAction *a = &vm->m->actions[cs->action];
@@ -416,8 +486,11 @@ int vm_call_action(VM *vm, uint16_t site) {
   /* routing (§6): auto runs, deny raises, approve suspends before the call */
   const char *route = "approve";
   int64_t rule_line = -1, queue = 0;
+  const BcRoute *review_route = NULL;   /* routed to review: the item opens after the call */
   if (vm->route_granted) {
     vm->route_granted = false;   /* a person approved this very call */
+    rule_line = vm->granted_rule;
+    queue = vm->granted_queue;
   } else {
     Route rt;
     vm_route(vm, site, args, amv, conf, &rt);
@@ -438,6 +511,12 @@ int vm_call_action(VM *vm, uint16_t site) {
       vm->error = err;
       return 0;
     }
+    if (rt.kind == BR_APPROVE && vm->flagging) {
+      /* in a flag block or undo: the reviewer who flagged asked for the
+       * correction, so the approval is theirs (docs/language-notes.md) */
+      vm_pop_root(vm, 1);
+      goto call;
+    }
     if (rt.kind == BR_APPROVE) {
       Value pv = vm_route_payload(vm, site, &rt, amv, conf, because);
       vm->pending = pv;
@@ -452,63 +531,89 @@ int vm_call_action(VM *vm, uint16_t site) {
       return 2;
     }
     if (rt.kind == BR_REVIEW) {
-      char msg[200];
-      snprintf(msg, sizeof msg, "the rule at line %u routes '%s' to review: review items open with issue 6; "
-               "the call runs now", rule ? rule->line : 0, a->name);
-      alert_event(vm, msg);
+      static const BcRoute fail_closed_review = {BR_REVIEW, NULL, 0, -1, 0, NULL, -1, NULL};
+      review_route = rule ? &rule->route : &fail_closed_review;
     }
     route = rt.kind == BR_REVIEW ? "review" : "auto";
     vm_pop_root(vm, 1);
   }
-  if (!vm->act_fn) {
+call: {
+  Value result;
+  char *doubt = NULL;
+  int rc = call_binding(vm, a, amv, conf, because, route, rule_line, queue, &result, &doubt);
+  if (rc == 2 && vm->nested) {
+    /* a flag block cannot wait for a person: the correction fails, loudly */
+    mem_free(doubt, 0);
     vm_pop_root(vm, 1);
-    return (int)vm_raise(vm, "action", "no binding for action '%s'", a->name);
+    return (int)vm_raise(vm, "action", "the call of '%s' is in doubt: it was started before a crash and never "
+                         "reported back; a person must check it", a->name);
   }
-  char *args_json = vm_value_to_json(vm, amv);
-  vm_cleanup_push(vm, free_cb, args_json);
-  char *res = NULL;
-  vm->cur_call = (VmCallInfo){vm->ncalls, a->name, a->irreversible, vm->retry_call};
-  vm->retry_call = false;
-  int rc = vm->act_fn(vm->act_user, a->name, args_json, &res);
-  vm_cleanup_pop(vm, true);
-  vm_cleanup_push(vm, free_cb, res);
-  if (rc == VM_ACTION_IN_DOUBT) {
+  if (rc == 2) {
     /* started before a crash, never finished: a person decides (vm_resume) */
-    in_doubt(vm, site, amv, res);
+    vm_cleanup_push(vm, free_cb, doubt);
+    in_doubt(vm, site, amv, doubt);
     vm_cleanup_pop(vm, true);
     vm_pop_root(vm, 1);
     return 2;
   }
-  vm->ncalls++;
-
-  Value result;
-  if (rc != 0) {
-    vm_raise(vm, "action", "action '%s' failed: %s", a->name, res ? res : "(no message)");
-    vm_cleanup_pop(vm, true);
-    Value *msg = map_get_cstr(AS_MAP(vm->error), "message", 7);
-    Value err = vm->error;
-    vm_push_root(vm, err);
-    action_event(vm, a, amv, conf, because, route, rule_line, queue, "error", msg ? *msg : v_nil());
-    vm_pop_root(vm, 2);
-    vm->error = err;
+  if (rc == 0) {
+    vm_pop_root(vm, 1);
     return 0;
-  }
-  char jerr[160];
-  if (!res || !json_to_value(vm, res, strlen(res), &result, jerr, sizeof jerr)) {
-    vm_cleanup_pop(vm, true);
-    vm_pop_root(vm, 1);
-    return (int)vm_raise(vm, "action", "action '%s' returned invalid JSON: %s", a->name, res ? jerr : "nothing");
-  }
-  vm_cleanup_pop(vm, true);
-  if (!op_fit(&result, a->result_type)) {
-    vm_pop_root(vm, 1);
-    return (int)vm_raise(vm, "action", "action '%s' must return %s, found %s", a->name,
-                    op_typeset_text(a->result_type, buf, sizeof buf), val_type_name(result));
   }
   vm_push_root(vm, result);
   action_event(vm, a, amv, conf, because, route, rule_line, queue, "result", result);
+  if (vm->nactive) vm_review_record(vm, a, amv, result);
+  if (review_route) vm_review_routed(vm, site, review_route, amv, result);
   vm_pop_root(vm, 2);
   vm->sp -= nvals;
   vm->stack[vm->sp++] = result;
   return 1;
+}
+}
+
+void vm_drop_body(VM *vm) {
+  vm->nframes = vm->nhandlers = vm->nsteps = vm->nactive = 0;
+  vm->nested = 0;
+  vm->pure = false;
+  vm->floor = vm->handler_floor = 0;
+  vm->sp = 0;
+  vm->pending = v_nil();
+  vm->pending_site = vm->pending_call = -1;
+  vm->pending_call_routed = false;
+  mem_free(vm->pending_json, 0);
+  vm->pending_json = NULL;
+  vm->finished = true;
+}
+
+void vm_fail_instance(VM *vm, Value err) {
+  vm_push_root(vm, err);
+  vm_drop_body(vm);
+  vm_pop_root(vm, 1);
+  set_error_outcome(vm, err);
+}
+
+bool vm_call_undo(VM *vm, const BcAction *u, Value args, Value result) {
+  Map *am = AS_MAP(args);
+  if (u->nparams != am->n + 1)
+    return vm_raise(vm, "type", "undo '%s' takes %u arguments, not %u and the result", u->name, u->nparams, am->n);
+  Map *um = map_new(vm, u->nparams);
+  Value umv = v_obj(&um->h);
+  vm_push_root(vm, umv);
+  char buf[64];
+  for (uint32_t i = 0; i <= am->n; i++) {
+    Value x = i < am->n ? am->e[i].val : result;
+    if (!op_fit(&x, u->params[i].type)) {
+      vm_pop_root(vm, 1);
+      return vm_raise(vm, "type", "argument '%s' of undo '%s' must be %s, found %s", u->params[i].name, u->name,
+                      op_typeset_text(u->params[i].type, buf, sizeof buf), val_type_name(x));
+    }
+    vm_map_put(vm, um, u->params[i].name, x);
+  }
+  Value out;
+  char *doubt = NULL;
+  int rc = call_binding(vm, u, umv, v_nil(), v_nil(), "undo", -1, 0, &out, &doubt);
+  mem_free(doubt, 0);
+  if (rc == 2) rc = vm_raise(vm, "action", "undo '%s' is in doubt: it was started before a crash", u->name);
+  vm_pop_root(vm, 1);
+  return rc == 1;
 }

@@ -255,6 +255,19 @@ static void put_tables(const Module *m, FILE *out) {
     if (c->raise_on_reject) fputs("  raise_on_reject", out);
     fputc('\n', out);
   }
+
+  if (!m->nreviews) return;   /* listings of programs without reviews stay as they were */
+  fprintf(out, "\nreviews %u\n", m->nreviews);
+  for (uint32_t i = 0; i < m->nreviews; i++) {
+    const BcReview *rv = &m->reviews[i];
+    fprintf(out, "  %5u  line %u  within %" PRId64 "s", i, rv->line, rv->within < 0 ? (int64_t)86400 : rv->within);
+    if (rv->by) {
+      fputs("  by ", out);
+      put_cstr(out, rv->by);
+    }
+    if (rv->flag_fn >= 0) fprintf(out, "  flag fn %" PRId32 " (%u variables)", rv->flag_fn, rv->nlive);
+    fputc('\n', out);
+  }
 }
 
 /* ---- code ------------------------------------------------------------------- */
@@ -306,6 +319,8 @@ static bool has_comment(const Module *m, const BcFunc *f, const char **names, ui
   case OP_GET_GLOBAL: return o[0] < m->nglobals && m->globals[o[0]].name;
   case OP_CALL_ACTION: return o[0] < m->ncalls;
   case OP_CHECKPOINT: return o[0] < m->ncheckpoints;
+  case OP_REVIEW_BEGIN:
+  case OP_REVIEW_END: return o[0] < m->nreviews;
   case OP_CHECK_TYPE:
   case OP_CALL:
   case OP_CALL_BUILTIN: return true;
@@ -391,6 +406,10 @@ static void put_insn(const Module *m, const BcFunc *f, const char **names, uint3
   case OP_CHECKPOINT:
     if (o[0] < m->ncheckpoints)
       fprintf(out, " line %u, show %u", m->checkpoints[o[0]].line, m->checkpoints[o[0]].nshow);
+    break;
+  case OP_REVIEW_BEGIN:
+  case OP_REVIEW_END:
+    if (o[0] < m->nreviews) fprintf(out, " line %u", m->reviews[o[0]].line);
     break;
   default:
     break;

@@ -98,6 +98,16 @@ void gc_collect(VM *vm) {
   mark_value(vm, vm->error);
   mark_value(vm, vm->result);
   mark_value(vm, vm->pending);
+  mark_value(vm, vm->held_payload);
+  for (uint32_t i = 0; i < vm->nactive; i++) {
+    mark_value(vm, vm->active[i].title);
+    mark_value(vm, vm->active[i].step);
+    mark_value(vm, vm->active[i].calls);
+  }
+  for (uint32_t i = 0; i < vm->nopen; i++) {
+    mark_value(vm, vm->open[i].payload);
+    mark_value(vm, vm->open[i].kept);
+  }
   trace(vm);
 
   Obj **p = &vm->objects;

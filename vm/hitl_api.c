@@ -53,6 +53,8 @@ struct hitl_instance {
   Mocks *mocks;
   bool *mocked;             /* one per action: the mocks name it */
   hitl_status status;       /* HITL_ERROR until started */
+  int64_t last_review;      /* review items are named 1, 2, ... by the instance */
+  char *reviews_json;       /* hitl_reviews_json's text */
 };
 
 /* ---- errors -------------------------------------------------------------- */
@@ -307,6 +309,7 @@ void hitl_instance_free(hitl_instance *in) {
   mock_free(in->mocks);
   mem_free(in->mocked, 0);
   mem_free(in->binds, 0);
+  mem_free(in->reviews_json, 0);
   mem_free(in, sizeof *in);
 }
 
@@ -380,9 +383,12 @@ static void vm_error(hitl_instance *in, hitl_error **error) {
   json_decref(j);
 }
 
-static hitl_status run(hitl_instance *in, hitl_error **error) {
-  switch (vm_run(in->vm)) {
-  case VM_COMPLETED: in->status = HITL_COMPLETED; break;
+/* The status after a stop: reviews opened on the way are named (1, 2, ...),
+ * and a body that completed with reviews open is reviewing. */
+static hitl_status settle(hitl_instance *in, VmStatus vs, hitl_error **error) {
+  while (vm_new_reviews(in->vm) && vm_review_assign(in->vm, 0, in->last_review + 1)) in->last_review++;
+  switch (vs) {
+  case VM_COMPLETED: in->status = vm_open_reviews(in->vm) ? HITL_REVIEWING : HITL_COMPLETED; break;
   case VM_SUSPENDED: in->status = HITL_SUSPENDED; break;
   default: in->status = HITL_FAILED; break;
   }
@@ -392,6 +398,8 @@ static hitl_status run(hitl_instance *in, hitl_error **error) {
     no_error(error);
   return in->status;
 }
+
+static hitl_status run(hitl_instance *in, hitl_error **error) { return settle(in, vm_run(in->vm), error); }
 
 hitl_status hitl_start(hitl_instance *in, const char *input_json, hitl_error **error) {
   if (!in) {
@@ -426,7 +434,49 @@ hitl_status hitl_resume(hitl_instance *in, const char *verdict_json, hitl_error 
 hitl_status hitl_instance_status(const hitl_instance *in) { return in->status; }
 
 const char *hitl_result_json(const hitl_instance *in) {
-  return in->status == HITL_COMPLETED ? vm_result_json(in->vm) : "null";
+  return in->status == HITL_COMPLETED || in->status == HITL_REVIEWING ? vm_result_json(in->vm) : "null";
+}
+
+const char *hitl_reviews_json(hitl_instance *in) {
+  if (!in || in->status == HITL_ERROR) return "[]";
+  size_t cap = 3, at = 0;
+  uint32_t n = vm_open_reviews(in->vm);
+  for (uint32_t k = 0; k < n; k++) {
+    int64_t item;
+    const char *p = vm_open_review_json(in->vm, k, &item);
+    if (!p) return NULL;
+    cap += strlen(p) + 48;
+  }
+  char *j = mem_alloc(cap);
+  if (!j) return NULL;
+  at = (size_t)snprintf(j, cap, "[");
+  for (uint32_t k = 0; k < n; k++) {
+    int64_t item;
+    const char *p = vm_open_review_json(in->vm, k, &item);
+    if (!p) {
+      mem_free(j, cap);
+      return NULL;
+    }
+    at += (size_t)snprintf(j + at, cap - at, "%s{\"item\":%lld,\"payload\":%s}", k ? "," : "", (long long)item, p);
+  }
+  snprintf(j + at, cap - at, "]");
+  mem_free(in->reviews_json, 0);
+  in->reviews_json = j;
+  return j;
+}
+
+hitl_status hitl_review(hitl_instance *in, int64_t item, const char *verdict_json, hitl_error **error) {
+  if (!in || in->status == HITL_ERROR || !vm_review_has(in->vm, item)) {
+    set_error(error, "usage", 0, "the instance has no open review item %lld", (long long)item);
+    return HITL_ERROR;
+  }
+  char err[256];
+  int rc = verdict_json ? vm_review_verdict(in->vm, item, verdict_json, err, sizeof err) : -1;
+  if (rc < 0) {
+    set_error(error, "verdict", 0, "%s", verdict_json ? err : "no verdict");
+    return HITL_ERROR;
+  }
+  return settle(in, vm_status(in->vm), error);
 }
 
 const char *hitl_pending_json(const hitl_instance *in) {
@@ -445,8 +495,8 @@ int hitl_pending_digest(const hitl_instance *in, const char *instance_id, int64_
 int hitl_snapshot(const hitl_instance *in, uint8_t **bytes, size_t *len, hitl_error **error) {
   *bytes = NULL;
   *len = 0;
-  if (in->status != HITL_SUSPENDED) {
-    set_error(error, "usage", 0, "only a suspended instance can be snapshotted");
+  if (in->status != HITL_SUSPENDED && !(in->status != HITL_ERROR && vm_open_reviews(in->vm))) {
+    set_error(error, "usage", 0, "only a suspended instance, or one with reviews open, can be snapshotted");
     return -1;
   }
   if (!vm_snapshot(in->vm, in->p->hash, bytes, len)) {
@@ -476,7 +526,13 @@ int hitl_restore(const hitl_program *p, const uint8_t *bytes, size_t len, const 
     set_error(error, "memory", 0, "out of memory");
     return -1;
   }
-  in->status = HITL_SUSPENDED;
+  /* named reviews keep their names; new ones are named after the last */
+  for (uint32_t k = 0; k < vm_open_reviews(vm); k++) {
+    int64_t item = 0;
+    vm_open_review_json(vm, k, &item);
+    if (item > in->last_review) in->last_review = item;
+  }
+  settle(in, vm_status(vm), NULL);
   *instance = in;
   no_error(error);
   return 0;

@@ -1,7 +1,7 @@
 /* vm/hitlvm.c — the hitlvm command line (TOOLS.md §2, docs/hitlvm.md): the
  * options, where the store is, who acts, and which command runs.  The
  * commands live in hitlvm_run.c (run) and hitlvm_desk.c (the reviewers'
- * desk); see vm/hitlvm.h.  Exit status of run and resume: 0 completed, 1 the
+ * desk) over the runtime (vm/rt.h); see vm/hitlvm.h.  Exit status of run and resume: 0 completed, 1 the
  * playbook failed, 2 usage error or bad input, 3 suspended; of the others
  * 0 or 2. */
 #include <errno.h>
@@ -252,6 +252,8 @@ int cli_open_store(Cli *c) {
     c->st = NULL;
     return bad_input("cannot open the store '%s': %s", path, err);
   }
+  c->rt.st = c->st;
+  c->rt.store_path = path;
   return EXIT_COMPLETED;
 }
 
@@ -266,6 +268,20 @@ static void who_acts(Cli *c) {
   if (gethostname(c->host, sizeof c->host) != 0) snprintf(c->host, sizeof c->host, "localhost");
   c->host[sizeof c->host - 1] = '\0';
   snprintf(c->owner, sizeof c->owner, "%s:%ld", c->host, (long)getpid());
+}
+
+/* The runtime's context: who acts, where, the fuel, how its messages name
+ * our options; notes to stderr, a run's log and step events echoed there. */
+static void rt_context(Cli *c) {
+  RtCtx *rt = &c->rt;
+  rt->user = c->user;
+  rt->owner = c->owner;
+  rt->host = c->host;
+  rt->limits.fuel = c->o->fuel;
+  rt->words = (RtWords){"--param", "--set NAME=JSON", "--set", "--status"};
+  rt->note = cli_note;
+  rt->echo = cli_echo;
+  rt->echo_user = c;
 }
 
 int main(int argc, char **argv) {
@@ -294,12 +310,14 @@ int main(int argc, char **argv) {
       Cli c = {0};
       c.o = &o;
       who_acts(&c);
+      rt_context(&c);
       /* run opens the store once its input is checked: bad input never creates it;
        * keygen needs none */
       status = strcmp(cmd->name, "run") == 0 || strcmp(cmd->name, "keygen") == 0 ? EXIT_COMPLETED
                                                                                     : cli_open_store(&c);
       if (status == EXIT_COMPLETED) status = cmd->fn(&c);
       if (c.st) st_close(c.st);
+      rt_clear(&c.rt);
     }
   }
   mem_free(o.params, vsize);

@@ -22,14 +22,14 @@ int cmd_audit(Cli *c) {
   if (audit_signatures(c, &nsig, &bad, &bad_id) != ST_OK) return store_error(c, "checking the signatures");
   bool ok = a.ok && !bad;
   if (o->json) {
-    char *p = json_quote(a.problem), *in = json_quote(a.instance);
+    char *p = rt_json_quote(a.problem), *in = rt_json_quote(a.instance);
     printf("{\"ok\":%s,\"instances\":%lld,\"events\":%lld,\"decisions\":%lld,\"signatures\":%lld,\"first_bad\":",
            ok ? "true" : "false", (long long)a.instances, (long long)a.events, (long long)a.decisions,
            (long long)nsig);
     if (a.ok) fputs("null", stdout);
     else printf("{\"instance\":%s,\"seq\":%lld,\"problem\":%s}", a.instance[0] ? in : "null", (long long)a.seq,
                 p ? p : "null");
-    char *b = bad ? json_quote(bad) : NULL;
+    char *b = bad ? rt_json_quote(bad) : NULL;
     if (bad) printf(",\"bad_signature\":{\"verdict\":%lld,\"problem\":%s}}\n", (long long)bad_id, b ? b : "null");
     else puts(",\"bad_signature\":null}");
     free(b);

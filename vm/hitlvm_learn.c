@@ -452,7 +452,7 @@ static void put_str(const char *key, const char *v) {
     fputs("null", stdout);
     return;
   }
-  char *q = json_quote(v);
+  char *q = rt_json_quote(v);
   fputs(q ? q : "null", stdout);
   free(q);
 }
@@ -465,13 +465,13 @@ static void put_time(const char *key, int64_t t) {
     put_raw(key, NULL);
     return;
   }
-  iso_time(t, iso);
+  rt_iso_time(t, iso);
   printf(",\"%s\":\"%s\"", key, iso);
 }
 
 static bool export_decision(void *user, const StDecision *d) {
   (void)user;
-  char *inst = json_quote(d->instance);
+  char *inst = rt_json_quote(d->instance);
   printf("{\"instance\":%s", inst ? inst : "null");
   free(inst);
   put_str("playbook", d->playbook);
@@ -500,7 +500,7 @@ static bool export_decision(void *user, const StDecision *d) {
 static bool export_call(void *user, const StActionCall *a) {
   (void)user;
   if (strcmp(a->route, "approve") == 0) return true;   /* exported with its item */
-  char *inst = json_quote(a->instance);
+  char *inst = rt_json_quote(a->instance);
   printf("{\"instance\":%s", inst ? inst : "null");
   free(inst);
   put_str("playbook", a->playbook);

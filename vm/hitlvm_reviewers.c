@@ -6,7 +6,7 @@
  *   hitlvm reviewers group G [--signed | --unsigned]
  *
  * Who belongs to which group decides who may give a verdict on an item whose
- * `by` names a group (hitlvm_desk.c).  A reviewer's key is an Ed25519 public
+ * `by` names a group (rt_desk.c).  A reviewer's key is an Ed25519 public
  * key as 64 hex digits. */
 #include <ctype.h>
 #include <stdlib.h>
@@ -62,7 +62,7 @@ static int reviewers_add(Cli *c, const char *name) {
   }
   StReviewer r;
   if (st_get_reviewer(c->st, name, &r) != ST_OK) return store_error(c, "reading the reviewer");
-  char *n = json_quote(r.name);
+  char *n = rt_json_quote(r.name);
   printf("{\"name\":%s,\"groups\":%s,\"key\":", n ? n : "null", r.groups);
   if (r.key) printf("\"%s\"}\n", r.key);
   else puts("null}");
@@ -78,7 +78,7 @@ static int reviewers_list(Cli *c) {
   if (c->o->json) fputc('[', stdout);
   for (size_t i = 0; i < n; i++) {
     if (c->o->json) {
-      char *name = json_quote(v[i].name);
+      char *name = rt_json_quote(v[i].name);
       printf("%s{\"name\":%s,\"groups\":%s,\"key\":", i ? "," : "", name ? name : "null", v[i].groups);
       if (v[i].key) printf("\"%s\"}", v[i].key);
       else fputs("null}", stdout);
@@ -119,7 +119,7 @@ static int reviewers_group(Cli *c, const char *group) {
     return store_error(c, "marking the group");
   bool sign = false;
   if (st_group_signed(c->st, group, &sign) != ST_OK) return store_error(c, "reading the group");
-  char *g = json_quote(group);
+  char *g = rt_json_quote(group);
   if (o->json) printf("{\"group\":%s,\"signed\":%s}\n", g ? g : "null", sign ? "true" : "false");
   else printf("group %s: %s\n", group, sign ? "signed (verdicts must be signed by a registered key)" : "unsigned");
   free(g);

@@ -100,7 +100,7 @@ int cmd_keygen(Cli *c) {
     return st;
   }
   if (c->o->json) {
-    char *f = json_quote(path);
+    char *f = rt_json_quote(path);
     printf("{\"file\":%s,\"key\":\"%s\"}\n", f ? f : "null", pkhex);
     free(f);
   } else {

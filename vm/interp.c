@@ -174,10 +174,11 @@ VmStatus vm_execute(VM *vm) {
   return st;
 }
 
-bool vm_invoke(VM *vm, uint32_t fi, const Value *args, int n, Value *out) {
+bool vm_invoke(VM *vm, uint32_t fi, const Value *args, int n, Value *out, bool pure) {
   const BcFunc *fn = &vm->m->funcs[fi];
   size_t sp0 = vm->sp;
   uint32_t nf0 = vm->nframes, floor0 = vm->floor, hfloor0 = vm->handler_floor, nsteps0 = vm->nsteps;
+  bool pure0 = vm->pure;
   if (vm->nframes >= vm->lim.max_depth)
     return vm_raise(vm, "depth", "call depth limit (%u) reached calling '%s'", vm->lim.max_depth, fn->name);
   /* args may live on the stack, which growing moves */
@@ -197,7 +198,19 @@ bool vm_invoke(VM *vm, uint32_t fi, const Value *args, int n, Value *out) {
   push_frame(vm, fn, fi, sp0);
   vm->floor = vm->nframes - 1;
   vm->handler_floor = vm->nhandlers;
+  vm->nested++;
+  vm->pure = pure;
   VmStatus st = run_loop(vm);
+  vm->nested--;
+  vm->pure = pure0;
+  /* review blocks a failed flag block leaves end there */
+  if ((int)st != VM_NESTED_DONE && vm->nactive) {
+    Value err = vm->error;
+    vm_push_root(vm, err);
+    vm_review_leave_frames(vm, nf0);
+    vm_pop_root(vm, 1);
+    vm->error = err;
+  }
   vm->floor = floor0;
   vm->handler_floor = hfloor0;
   vm->nframes = nf0;
@@ -230,6 +243,11 @@ static VmStatus run_loop(VM *vm) {
   LOAD();
   if (vm->raise_on_run) {        /* a verdict rejected what nothing handles */
     vm->raise_on_run = false;
+    if (vm->held_site >= 0) {    /* a rejected routed call: its action event */
+      vm_held_call_event(vm, vm->held_site, vm->held_payload, vm->error);
+      vm->held_site = -1;
+      vm->held_payload = v_nil();
+    }
     goto raise;
   }
   DISPATCH();
@@ -593,7 +611,7 @@ top:
   CASE(CALL_ACTION) {
     uint16_t c = READ_U16();
     SAVE();
-    if (vm->floor) {
+    if (vm->nested && vm->pure) {
       vm_raise(vm, "type", "an action cannot be called inside a rule or a blast expression");
       goto raise;
     }
@@ -628,7 +646,7 @@ top:
     if (top == vm->floor) {
       COPY(&sp[-1], &r);
       SAVE();
-      if (vm->floor) {             /* the end of a nested run (vm_invoke) */
+      if (vm->nested) {            /* the end of a nested run (vm_invoke) */
         vm->nested_result = r;
         return (VmStatus)VM_NESTED_DONE;
       }
@@ -812,12 +830,25 @@ top:
   CASE(CHECKPOINT) {
     uint16_t c = READ_U16();
     SAVE();
-    if (vm->floor) {
-      vm_raise(vm, "type", "a checkpoint cannot run inside a rule or a blast expression");
+    if (vm->nested) {
+      if (vm->pure) vm_raise(vm, "type", "a checkpoint cannot run inside a rule or a blast expression");
+      else vm_raise(vm, "type", "a checkpoint cannot run inside a flag block: it runs as part of a reviewer's verdict");
       goto raise;
     }
     vm_checkpoint(vm, c);
     return vm->status;
+  }
+  CASE(REVIEW_BEGIN) {
+    uint16_t r = READ_U16();
+    SAVE();
+    vm_review_begin(vm, r, sp[-1]);
+    sp--;
+    DISPATCH();
+  }
+  CASE(REVIEW_END) {
+    uint16_t r = READ_U16();
+    CHECK(vm_review_end(vm, r));
+    DISPATCH();
   }
 
 #if !defined(__GNUC__)
@@ -835,6 +866,6 @@ raise:
     fuel = vm->fuel;
     DISPATCH();
   }
-  if (vm->floor) return (VmStatus)VM_NESTED_FAILED;
+  if (vm->nested) return (VmStatus)VM_NESTED_FAILED;
   return vm->status;
 }

@@ -113,7 +113,9 @@
   OP(LOG,           "",     1, 0, "log str(pop) as an event")                         \
   OP(STEP_BEGIN,    "",     1, 0, "start the step named str(pop)")                    \
   OP(STEP_END,      "",     0, 0, "end the innermost step")                           \
-  OP(CHECKPOINT,    "h",    -1, 1, "checkpoint site c: pop its show values and title, open an approval item, suspend; push the verdict")
+  OP(CHECKPOINT,    "h",    -1, 1, "checkpoint site c: pop its show values and title, open an approval item, suspend; push the verdict") \
+  OP(REVIEW_BEGIN,  "h",    1, 0, "review site r: pop its title; record the block's action calls from here") \
+  OP(REVIEW_END,    "h",    0, 0, "review site r ends: keep its locals as they are, open a review item of its calls")
 
 typedef enum Opcode {
 #define OP_ENUM(name, ops, pops, pushes, meaning) OP_##name,

@@ -155,7 +155,7 @@ bool vm_route(VM *vm, uint16_t site, const Value *argv, Value args, Value conf, 
   bool closed = false;
   if (a->blast_fn >= 0) {
     Value b;
-    if (vm_invoke(vm, (uint32_t)a->blast_fn, argv, cs->nargs, &b) && b.t == V_INT) {
+    if (vm_invoke(vm, (uint32_t)a->blast_fn, argv, cs->nargs, &b, true) && b.t == V_INT) {
       blast = b.u.i;
     } else {
       snprintf(why, sizeof why, "fail closed: the blast of '%s' raised: %s", a->name, error_message(vm));
@@ -198,7 +198,7 @@ bool vm_route(VM *vm, uint16_t site, const Value *argv, Value args, Value conf, 
           continue;
         }
         Value c;
-        if (!vm_invoke(vm, (uint32_t)r->cond_fn, ctx, BC_RULE_NPARAMS, &c)) {
+        if (!vm_invoke(vm, (uint32_t)r->cond_fn, ctx, BC_RULE_NPARAMS, &c, true)) {
           snprintf(why, sizeof why, "fail closed: the rule at line %u raised: %s", r->line, error_message(vm));
           vm->error = v_nil();
           alert(vm, why, r->line);

@@ -18,7 +18,14 @@
  *         u32 nframes (u32 fn, u32 pc, u32 base)*
  *         u32 nhandlers (u32 frame, u32 target, u32 sp, u32 nsteps)*
  *         u32 nsteps (value name, u32 frame)*
+ *         version 2: value result | u32 error-json length (0xFFFFFFFF: none) + bytes
+ *         u32 nactive (u16 site, u32 frame, u32 nhandlers, value title, value step, value calls)*
+ *         u32 nopen (i64 item, i32 site, i32 call, value payload, value kept)*
  *   value: u8 tag, then bool u8 | int i64 | float f64 | object u32 index
+ *
+ * Flag 16 (version 2) marks a VM whose body has ended (completed, or failed
+ * with flag 32) but whose review items are still open: no frames, no
+ * pending item, and the outcome kept. Version 1 snapshots still restore.
  *
  * Objects are numbered in the order a walk from the roots first meets them,
  * so shared and cyclic structure comes back shared. */
@@ -32,7 +39,7 @@
 #include "vm_internal.h"
 
 #define SNAP_MAGIC "HSNP"
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2
 enum { SNAP_HEADER = 4 + 2 + 2 + 32 + 32 };
 
 /* ---- writing ------------------------------------------------------------------- */
@@ -138,10 +145,21 @@ static void w_number(W *w, Value v) {
 }
 
 static void w_number_all(W *w, VM *vm) {
+  bool ended = vm->finished;
   w_number(w, vm->pending);
   for (uint32_t i = 0; i < vm->m->nglobals; i++) w_number(w, vm->globals[i]);
-  for (size_t i = 0; i < vm->sp; i++) w_number(w, vm->stack[i]);
-  for (uint32_t i = 0; i < vm->nsteps; i++) w_number(w, vm->steps[i].name);
+  for (size_t i = 0; !ended && i < vm->sp; i++) w_number(w, vm->stack[i]);
+  for (uint32_t i = 0; !ended && i < vm->nsteps; i++) w_number(w, vm->steps[i].name);
+  w_number(w, vm->result);
+  for (uint32_t i = 0; i < vm->nactive; i++) {
+    w_number(w, vm->active[i].title);
+    w_number(w, vm->active[i].step);
+    w_number(w, vm->active[i].calls);
+  }
+  for (uint32_t i = 0; i < vm->nopen; i++) {
+    w_number(w, vm->open[i].payload);
+    w_number(w, vm->open[i].kept);
+  }
   /* breadth first through lists and maps: order[] grows as we go */
   for (uint32_t i = 0; i < w->nobj && !w->oom; i++) {
     Obj *o = w->order[i];
@@ -159,7 +177,8 @@ static void w_number_all(W *w, VM *vm) {
 }
 
 bool vm_snapshot(VM *vm, const uint8_t program_hash[32], uint8_t **out, size_t *len) {
-  if (vm->status != VM_SUSPENDED || !vm->nframes) return false;
+  bool ended = vm->finished && vm->nopen > 0;
+  if (!ended && (vm->status != VM_SUSPENDED || !vm->nframes)) return false;
   W w = {0};
   w_bytes(&w, SNAP_MAGIC, 4);
   w_u16(&w, SNAP_VERSION);
@@ -168,11 +187,13 @@ bool vm_snapshot(VM *vm, const uint8_t program_hash[32], uint8_t **out, size_t *
   uint8_t zero[32] = {0};
   w_bytes(&w, zero, 32);   /* the body hash, filled in below */
 
+  if (ended) vm->pending = v_nil();
   w_u8(&w, (uint8_t)((vm->started ? 1 : 0) | (vm->inputs_set ? 2 : 0) | (vm->defaults_set ? 4 : 0) |
-                     (vm->pending_call_routed ? 8 : 0)));
+                     (vm->pending_call_routed && !ended ? 8 : 0) | (ended ? 16 : 0) |
+                     (ended && vm->status == VM_FAILED ? 32 : 0)));
   w_u64(&w, vm->ncalls);
-  w_u32(&w, (uint32_t)vm->pending_site);
-  w_u32(&w, (uint32_t)vm->pending_call);
+  w_u32(&w, ended ? UINT32_MAX : (uint32_t)vm->pending_site);
+  w_u32(&w, ended ? UINT32_MAX : (uint32_t)vm->pending_call);
 
   w_number_all(&w, vm);
   w_u32(&w, w.nobj);
@@ -199,17 +220,21 @@ bool vm_snapshot(VM *vm, const uint8_t program_hash[32], uint8_t **out, size_t *
   w_value(&w, vm->pending);
   w_u32(&w, vm->m->nglobals);
   for (uint32_t i = 0; i < vm->m->nglobals; i++) w_value(&w, vm->globals[i]);
-  w_u32(&w, (uint32_t)vm->sp);
-  for (size_t i = 0; i < vm->sp; i++) w_value(&w, vm->stack[i]);
-  w_u32(&w, vm->nframes);
-  for (uint32_t i = 0; i < vm->nframes; i++) {
+  /* an ended body keeps nothing of its frames */
+  size_t sp = ended ? 0 : vm->sp;
+  uint32_t nframes = ended ? 0 : vm->nframes, nhandlers = ended ? 0 : vm->nhandlers,
+           nsteps = ended ? 0 : vm->nsteps;
+  w_u32(&w, (uint32_t)sp);
+  for (size_t i = 0; i < sp; i++) w_value(&w, vm->stack[i]);
+  w_u32(&w, nframes);
+  for (uint32_t i = 0; i < nframes; i++) {
     const Frame *f = &vm->frames[i];
     w_u32(&w, f->fn_index);
     w_u32(&w, (uint32_t)(f->pc - f->fn->code));
     w_u32(&w, (uint32_t)f->base);
   }
-  w_u32(&w, vm->nhandlers);
-  for (uint32_t i = 0; i < vm->nhandlers; i++) {
+  w_u32(&w, nhandlers);
+  for (uint32_t i = 0; i < nhandlers; i++) {
     const Handler *h = &vm->handlers[i];
     const Frame *f = &vm->frames[h->frame];
     w_u32(&w, h->frame);
@@ -217,10 +242,36 @@ bool vm_snapshot(VM *vm, const uint8_t program_hash[32], uint8_t **out, size_t *
     w_u32(&w, (uint32_t)h->sp);
     w_u32(&w, h->nsteps);
   }
-  w_u32(&w, vm->nsteps);
-  for (uint32_t i = 0; i < vm->nsteps; i++) {
+  w_u32(&w, nsteps);
+  for (uint32_t i = 0; i < nsteps; i++) {
     w_value(&w, vm->steps[i].name);
     w_u32(&w, vm->steps[i].frame);
+  }
+  w_value(&w, vm->result);
+  if (ended && vm->status == VM_FAILED && vm->error_json) {
+    w_u32(&w, (uint32_t)strlen(vm->error_json));
+    w_bytes(&w, vm->error_json, strlen(vm->error_json));
+  } else {
+    w_u32(&w, UINT32_MAX);
+  }
+  w_u32(&w, vm->nactive);
+  for (uint32_t i = 0; i < vm->nactive; i++) {
+    const ActiveReview *a = &vm->active[i];
+    w_u16(&w, a->site);
+    w_u32(&w, a->frame);
+    w_u32(&w, a->nhandlers);
+    w_value(&w, a->title);
+    w_value(&w, a->step);
+    w_value(&w, a->calls);
+  }
+  w_u32(&w, vm->nopen);
+  for (uint32_t i = 0; i < vm->nopen; i++) {
+    const OpenReview *o = &vm->open[i];
+    w_u64(&w, (uint64_t)o->item);
+    w_u32(&w, (uint32_t)o->site);
+    w_u32(&w, (uint32_t)o->call);
+    w_value(&w, o->payload);
+    w_value(&w, o->kept);
   }
   mem_free(w.keys, w.hcap * sizeof *w.keys);
   mem_free(w.vals, w.hcap * sizeof *w.vals);
@@ -259,6 +310,7 @@ typedef struct R {
   VM *vm;
   List *objs;                /* the objects by index (rooted) */
   uint32_t nobjs;
+  uint16_t version;
 } R;
 
 static bool r_fail(R *r, const char *what) {
@@ -340,6 +392,75 @@ static bool insn_start(const BcFunc *fn, uint32_t pc) {
 
 static uint16_t op_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
+/* version 2: the outcome of an ended body, the review blocks running and
+ * the review items open */
+static bool restore_reviews(R *r, uint32_t nf, uint32_t nh, bool ended) {
+  VM *vm = r->vm;
+  const Module *m = vm->m;
+  vm->result = r_value(r);
+  uint32_t elen = r_u32(r);
+  if (r->bad) return false;
+  if (elen != UINT32_MAX) {
+    if (!ended || elen > r->len - r->pos) return r_fail(r, "a bad error text");
+    vm->error_json = mem_alloc((size_t)elen + 1);
+    if (!vm->error_json) vm_oom(vm, "out of memory");
+    memcpy(vm->error_json, r->p + r->pos, elen);
+    vm->error_json[elen] = 0;
+    r->pos += elen;
+    Value e;
+    char jerr[64];
+    Value *k = NULL;
+    if (json_to_value(vm, vm->error_json, elen, &e, jerr, sizeof jerr) && e.t == V_MAP)
+      k = map_get_cstr(AS_MAP(e), "kind", 4);
+    if (!k || k->t != V_STR) return r_fail(r, "the error text is not an error");
+    snprintf(vm->error_kind, sizeof vm->error_kind, "%s", AS_STR(*k)->s);
+  }
+  uint32_t na = r_count(r, 2 + 4 + 4 + 3, 1u << 20, "review block");
+  if (r->bad) return false;
+  if (ended && na) return r_fail(r, "an ended instance inside a review block");
+  if (na) {
+    vm->active = mem_alloc((size_t)na * sizeof *vm->active);
+    if (!vm->active) vm_oom(vm, "out of memory");
+    vm->capactive = na;
+  }
+  for (uint32_t i = 0; i < na; i++) {
+    uint16_t site = 0;
+    r_bytes(r, &site, 2);
+    uint32_t fr = r_u32(r), hn = r_u32(r);
+    Value title = r_value(r), step = r_value(r), calls = r_value(r);
+    if (r->bad) return false;
+    if (site >= m->nreviews) return r_fail(r, "a review block's site is out of range");
+    if (fr >= nf || (i && fr < vm->active[i - 1].frame) || hn > nh)
+      return r_fail(r, "a review block's frame or handlers are out of range");
+    if (title.t != V_STR || (step.t != V_STR && step.t != V_NIL) || calls.t != V_LIST)
+      return r_fail(r, "a review block's values are of the wrong types");
+    vm->active[vm->nactive++] = (ActiveReview){site, fr, hn, title, step, calls};
+  }
+  uint32_t no = r_count(r, 8 + 4 + 4 + 2, 1u << 20, "open review");
+  if (r->bad) return false;
+  if (ended && !no) return r_fail(r, "an ended instance without open reviews");
+  if (no) {
+    vm->open = mem_alloc((size_t)no * sizeof *vm->open);
+    if (!vm->open) vm_oom(vm, "out of memory");
+    vm->capopen = no;
+  }
+  for (uint32_t i = 0; i < no; i++) {
+    int64_t item = (int64_t)r_u64(r);
+    int32_t site = (int32_t)r_u32(r), call = (int32_t)r_u32(r);
+    Value payload = r_value(r), kept = r_value(r);
+    if (r->bad) return false;
+    if (item < 0) return r_fail(r, "an open review's item is negative");
+    if (site < -1 || site >= (int64_t)m->nreviews || (site >= 0) == (call >= 0) || call >= (int64_t)m->ncalls)
+      return r_fail(r, "an open review's site or call is out of range");
+    if (payload.t != V_MAP || kept.t != V_LIST)
+      return r_fail(r, "an open review's values are of the wrong types");
+    if (call >= 0 && (AS_LIST(kept)->n != 2 || AS_LIST(kept)->v[0].t != V_MAP))
+      return r_fail(r, "a routed review does not keep its call's arguments and result");
+    vm->open[vm->nopen++] = (OpenReview){item, site, call, payload, kept};
+  }
+  return true;
+}
+
 static bool restore(R *r) {
   VM *vm = r->vm;
   const Module *m = vm->m;
@@ -347,9 +468,12 @@ static bool restore(R *r) {
   uint64_t ncalls = r_u64(r);
   int32_t site = (int32_t)r_u32(r), call = (int32_t)r_u32(r);
   if (r->bad) return false;
-  if (flags > 15 || !(flags & 1)) return r_fail(r, "bad state flags");
+  bool ended = (flags & 16) != 0;
+  if (flags > (r->version >= 2 ? 63 : 15) || !(flags & 1) || ((flags & 32) && !ended))
+    return r_fail(r, "bad state flags");
   if ((flags & 8) && call < 0) return r_fail(r, "a routed call without a call");
-  if ((site >= 0) == (call >= 0)) return r_fail(r, "not suspended at exactly one checkpoint or call");
+  if (ended && (site >= 0 || call >= 0 || (flags & 8))) return r_fail(r, "an ended instance waits on nothing");
+  if (!ended && (site >= 0) == (call >= 0)) return r_fail(r, "not suspended at exactly one checkpoint or call");
   if (site >= 0 && (uint32_t)site >= m->ncheckpoints) return r_fail(r, "checkpoint site out of range");
   if (call >= 0 && (uint32_t)call >= m->ncalls) return r_fail(r, "call site out of range");
 
@@ -419,7 +543,7 @@ static bool restore(R *r) {
 
   Value pending = r_value(r);
   if (r->bad) return false;
-  if (pending.t != V_MAP) return r_fail(r, "the pending payload is not a map");
+  if (pending.t != (ended ? V_NIL : V_MAP)) return r_fail(r, "the pending payload is not a map");
   vm->pending = pending;
 
   uint32_t ng = r_u32(r);
@@ -436,7 +560,8 @@ static bool restore(R *r) {
 
   uint32_t nf = r_count(r, 12, vm->lim.max_depth, "frame");
   if (r->bad) return false;
-  if (nf == 0) return r_fail(r, "no frames");
+  if ((nf == 0) != ended) return r_fail(r, ended ? "an ended instance with frames" : "no frames");
+  if (ended && sp != 0) return r_fail(r, "an ended instance with a stack");
   vm->frames = mem_realloc(vm->frames, vm->capframes * sizeof(Frame), ((size_t)nf + 16) * sizeof(Frame));
   if (!vm->frames) vm_oom(vm, "out of memory");
   vm->capframes = nf + 16;
@@ -526,9 +651,11 @@ static bool restore(R *r) {
     if (fr >= nf || (i && fr < vm->steps[i - 1].frame)) return r_fail(r, "a step's frame is out of range");
     vm->steps[vm->nsteps++] = (StepRec){name, fr};
   }
+  if (ended && (nh || nsteps_total)) return r_fail(r, "an ended instance with handlers or steps");
+  if (r->version >= 2 && !restore_reviews(r, nf, nh, ended)) return false;
   if (r->pos != r->len) return r_fail(r, "bytes after the end");
 
-  vm_grow_stack(vm, sp + (size_t)vm->frames[nf - 1].fn->max_stack + 2);
+  if (nf) vm_grow_stack(vm, sp + (size_t)vm->frames[nf - 1].fn->max_stack + 2);
   vm->started = true;
   vm->inputs_set = (flags & 2) != 0;
   vm->defaults_set = (flags & 4) != 0;
@@ -537,7 +664,13 @@ static bool restore(R *r) {
   vm->pending_call = call;
   vm->pending_call_routed = (flags & 8) != 0;
   vm->status = VM_SUSPENDED;
-  vm->pending_json = vm_value_to_json(vm, pending);
+  if (ended) {
+    vm->status = (flags & 32) ? VM_FAILED : VM_COMPLETED;
+    vm->finished = true;
+    vm->result_json = vm_value_to_json(vm, vm->result);
+  } else {
+    vm->pending_json = vm_value_to_json(vm, pending);
+  }
   vm_pop_root(vm, 1);
   return true;
 }
@@ -551,7 +684,7 @@ VM *vm_restore(const Module *m, const uint8_t program_hash[32], const uint8_t *d
   uint16_t version, flags;
   memcpy(&version, data + 4, 2);
   memcpy(&flags, data + 6, 2);
-  if (version != SNAP_VERSION || flags != 0) {
+  if ((version != SNAP_VERSION && version != 1) || flags != 0) {
     snprintf(err, n, "snapshot: format version %u (this VM reads %u)", version, SNAP_VERSION);
     return NULL;
   }
@@ -573,7 +706,7 @@ VM *vm_restore(const Module *m, const uint8_t program_hash[32], const uint8_t *d
   jmp_buf jb;
   vm->oom = &jb;
   /* volatile: read after longjmp */
-  R r = {data, len, SNAP_HEADER, err, n, false, vm, NULL, 0};
+  R r = {data, len, SNAP_HEADER, err, n, false, vm, NULL, 0, version};
   if (setjmp(jb)) {
     snprintf(err, n, "snapshot: %s", vm->oom_what);
     vm->oom = NULL;

@@ -28,6 +28,26 @@ static const char *str_field(Map *m, const char *key) {
   return v && v->t == V_STR ? AS_STR(*v)->s : NULL;
 }
 
+/* a `rejected` error carrying the reviewer's reason (nil without one) */
+static Value rejected_error(VM *vm, const char *msg, uint32_t line, const char *reason) {
+  Value e = vm_make_error(vm, "rejected", msg, strlen(msg), line);
+  vm_push_root(vm, e);
+  Str *rk = str_cstr(vm, "reason");
+  vm_push_root(vm, v_obj(&rk->h));
+  Value rv = reason ? v_obj(&str_cstr(vm, reason)->h) : v_nil();
+  map_set(vm, AS_MAP(e), rk, rv);
+  vm_pop_root(vm, 2);
+  return e;
+}
+
+/* an int field of a map inside the payload (payload.outer.key), or dflt */
+static int64_t payload_int(Value payload, const char *outer, const char *key, int64_t dflt) {
+  if (payload.t != V_MAP) return dflt;
+  Value *o = map_get_cstr(AS_MAP(payload), outer, strlen(outer));
+  Value *v = o && o->t == V_MAP ? map_get_cstr(AS_MAP(*o), key, strlen(key)) : NULL;
+  return v && v->t == V_INT ? v->u.i : dflt;
+}
+
 typedef struct Resume {
   const char *json;
   char *err;
@@ -111,9 +131,14 @@ static bool resume(VM *vm, Resume *r) {
       const char *reason = str_field(vmap, "reason");
       char msg[512];
       snprintf(msg, sizeof msg, "the call of '%s' was rejected%s%s", a->name, reason ? ": " : "", reason ? reason : "");
-      vm->error = vm_make_error(vm, "rejected", msg, strlen(msg), vm_line_at(f->fn, f->pc));
+      vm->error = rejected_error(vm, msg, vm_line_at(f->fn, f->pc), reason);
+      vm->held_site = vm->pending_call;
+      vm->held_payload = vm->pending;
       vm->raise_on_run = true;
     } else {
+      /* the call's action event names the rule that held it */
+      vm->granted_rule = payload_int(vm->pending, "rule", "line", -1);
+      vm->granted_queue = payload_int(vm->pending, "risk", "queue", 0);
       for (uint32_t i = 0; edits && i < edits->n && i < 256; i++) {
         Value nv = edits->e[i].val;
         op_fit(&nv, a->params[idx[i]].type);
@@ -154,7 +179,7 @@ static bool resume(VM *vm, Resume *r) {
       const char *reason = str_field(vmap, "reason");
       char msg[512];
       snprintf(msg, sizeof msg, "the call of '%s' was rejected%s%s", a->name, reason ? ": " : "", reason ? reason : "");
-      vm->error = vm_make_error(vm, "rejected", msg, strlen(msg), vm_line_at(f->fn, f->pc));
+      vm->error = rejected_error(vm, msg, vm_line_at(f->fn, f->pc), reason);
       vm->raise_on_run = true;
     }
   } else {
@@ -203,14 +228,7 @@ static bool resume(VM *vm, Resume *r) {
       Frame *f = &vm->frames[vm->nframes - 1];
       char msg[512];
       snprintf(msg, sizeof msg, "rejected%s%s", reason ? ": " : "", reason ? reason : "");
-      Value e = vm_make_error(vm, "rejected", msg, strlen(msg), vm_line_at(f->fn, f->pc));
-      vm_push_root(vm, e);
-      Str *rk = key_str(vm, "reason");
-      vm_push_root(vm, v_obj(&rk->h));
-      Value rv = reason ? v_obj(&str_cstr(vm, reason)->h) : v_nil();
-      map_set(vm, AS_MAP(e), rk, rv);
-      vm_pop_root(vm, 2);
-      vm->error = e;
+      vm->error = rejected_error(vm, msg, vm_line_at(f->fn, f->pc), reason);
       vm->raise_on_run = true;
     } else {
       vm->stack[vm->sp++] = verdict;
@@ -248,7 +266,11 @@ bool vm_resume(VM *vm, const char *verdict_json, char *err, size_t n) {
 }
 
 bool vm_item_digest(VM *vm, const char *instance, int64_t item, char hex[65], char **canonical) {
-  if (vm->pending.t != V_MAP) return false;
+  return vm_payload_digest(vm, instance, item, vm->pending, hex, canonical);
+}
+
+bool vm_payload_digest(VM *vm, const char *instance, int64_t item, Value payload, char hex[65], char **canonical) {
+  if (payload.t != V_MAP) return false;
   jmp_buf jb, *saved = vm->oom;
   vm->oom = &jb;
   if (setjmp(jb)) {
@@ -269,7 +291,7 @@ bool vm_item_digest(VM *vm, const char *instance, int64_t item, char hex[65], ch
   vm_pop_root(vm, 1);
   k = str_cstr(vm, "payload");
   vm_push_root(vm, v_obj(&k->h));
-  map_set(vm, m, k, vm->pending);
+  map_set(vm, m, k, payload);
   vm_pop_root(vm, 1);
   StrBuf b;
   strbuf_init(vm, &b);

@@ -216,9 +216,11 @@ static bool check_tables(V *v) {
   if (m->nactions > BC_MAX_ACTIONS) return fail(v, "too many actions (%u)", m->nactions);
   if (m->ncalls > BC_MAX_SITES) return fail(v, "too many call sites (%u)", m->ncalls);
   if (m->ncheckpoints > BC_MAX_SITES) return fail(v, "too many checkpoints (%u)", m->ncheckpoints);
+  if (m->nreviews > BC_MAX_SITES) return fail(v, "too many review sites (%u)", m->nreviews);
   if ((m->nconsts && !m->consts) || !m->funcs || (m->nglobals && !m->globals) ||
       (m->nactions && !m->actions) || (m->ncalls && !m->calls) || (m->nrules && !m->rules) ||
-      (m->nthresholds && !m->thresholds) || (m->ncheckpoints && !m->checkpoints))
+      (m->nthresholds && !m->thresholds) || (m->ncheckpoints && !m->checkpoints) ||
+      (m->nreviews && !m->reviews))
     return fail(v, "a table with entries has no storage");
 
   for (uint32_t i = 0; i < m->nconsts; i++) {
@@ -338,6 +340,21 @@ static bool check_tables(V *v) {
       return fail(v, "checkpoint %u: timeout verdict %u is neither 0 nor 1", i,
                   c->timeout_verdict);
   }
+
+  for (uint32_t i = 0; i < m->nreviews; i++) {
+    const BcReview *rv = &m->reviews[i];
+    if (rv->within < -1 || rv->within == 0)
+      return fail(v, "review %u: window %" PRId64 " is neither -1 nor positive", i, rv->within);
+    if (rv->flag_fn < -1 || rv->flag_fn == 0 || rv->flag_fn >= (int64_t)m->nfuncs)
+      return fail(v, "review %u: flag function %" PRId32 " out of range (%u functions)", i, rv->flag_fn,
+                  m->nfuncs);
+    if (rv->flag_fn > 0) {
+      const BcFunc *ff = &m->funcs[rv->flag_fn];
+      if (ff->nparams != (uint32_t)rv->nlive + 1 || (ff->param_types[rv->nlive] & ~(1u << 4) /* string */))
+        return fail(v, "review %u: flag function %" PRId32 " takes %u parameters, not its %u variables and the "
+                    "reason", i, rv->flag_fn, ff->nparams, rv->nlive);
+    }
+  }
   return true;
 }
 
@@ -450,6 +467,15 @@ static bool check_operands(Fn *F, uint32_t pc) {
   case OP_FOR_MAP:
     return local_ok(F, pc, o[0], name) && local_ok(F, pc, o[0] + 1, name) &&
            local_ok(F, pc, o[1], name) && (o[2] == 0xFFFF || local_ok(F, pc, o[2], name));
+  case OP_REVIEW_BEGIN:
+  case OP_REVIEW_END:
+    if (o[0] >= m->nreviews)
+      return fail(F->v, "function %u '%s': review %" PRId64 " out of range at pc %u (%u review sites)",
+                  F->index, fname, o[0], pc, m->nreviews);
+    if (m->reviews[o[0]].nlive > F->f->nlocals)
+      return fail(F->v, "function %u '%s': review %" PRId64 " at pc %u keeps %u locals, more than the frame's %u",
+                  F->index, fname, o[0], pc, m->reviews[o[0]].nlive, F->f->nlocals);
+    return true;
   case OP_CHECKPOINT: {
     if (o[0] >= m->ncheckpoints)
       return fail(F->v, "function %u '%s': checkpoint %" PRId64 " out of range at pc %u (%u checkpoints)",

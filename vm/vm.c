@@ -85,6 +85,7 @@ VM *vm_new(const Module *m, const VmLimits *lim) {
   vm->next_gc = 1 << 20;
   vm->pending_site = -1;
   vm->pending_call = -1;
+  vm->held_site = -1;
   const char *stress = getenv("HITL_GC_STRESS");
   vm->stress = stress && stress[0] == '1';
 
@@ -123,6 +124,9 @@ void vm_free(VM *vm) {
   mem_free(vm->frames, vm->capframes * sizeof(Frame));
   mem_free(vm->handlers, vm->caphandlers * sizeof(Handler));
   mem_free(vm->steps, vm->capsteps * sizeof(StepRec));
+  mem_free(vm->active, vm->capactive * sizeof(ActiveReview));
+  mem_free(vm->open, vm->capopen * sizeof(OpenReview));
+  mem_free(vm->review_json, 0);
   mem_free(vm->roots, vm->caproots * sizeof(Value));
   mem_free(vm->cleanups, vm->capcleanups * sizeof(Cleanup));
   mem_free(vm->calibrated, vm->m ? vm->m->nactions * sizeof(double) : 0);
@@ -459,6 +463,8 @@ bool vm_set_param(VM *vm, const char *name, const char *value, char *err, size_t
 }
 
 /* ---- running ------------------------------------------------------------- */
+
+VmStatus vm_status(const VM *vm) { return vm->status; }
 
 VmStatus vm_run(VM *vm) {
   if (!vm->m || vm->finished) return vm->status;

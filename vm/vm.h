@@ -70,6 +70,9 @@ bool vm_set_param(VM *vm, const char *name, const char *value, char *err, size_t
 /* Run until the playbook completes, fails or suspends. */
 VmStatus vm_run(VM *vm);
 
+/* Where the instance is: completed (also with reviews open), suspended or
+ * failed (not meaningful before the first vm_run). */
+VmStatus vm_status(const VM *vm);
 /* After VM_COMPLETED: the result as JSON (owned by the VM). */
 const char *vm_result_json(VM *vm);
 /* After VM_FAILED: {"kind","message","line"} as JSON (owned by the VM). */
@@ -103,6 +106,8 @@ bool vm_item_digest(VM *vm, const char *instance, int64_t item, char hex[65], ch
  * program's hash and is checked (magic, version, checksum, every index)
  * when restored. */
 bool vm_snapshot(VM *vm, const uint8_t program_hash[32], uint8_t **out, size_t *len);
+/* (A VM whose body has ended snapshots too while it has review items open:
+ * its outcome and its reviews.) */
 /* A VM for module m (whose .hbc hashes to program_hash) in the state of the
  * snapshot; NULL with a message in err when the snapshot is corrupt, of
  * another program or of another format version. */
@@ -139,6 +144,37 @@ bool vm_set_calibrated_threshold(VM *vm, const char *action, double value);
 /* Where rules read `queue` (the open approval items): called once per routed
  * call; without it queue is 0. */
 void vm_set_queue_fn(VM *vm, int64_t (*fn)(void *user), void *user);
+
+/* ---- post-action review (LANGUAGE.md §7; vm/review.c) ---------------------- */
+
+/* Review blocks and calls routed to `review` open review items as the body
+ * runs on.  The host stores each at the segment's stop: vm_new_reviews says
+ * how many opened since it last named them, vm_new_review_json(vm, k) gives
+ * the k-th's payload {title, step, calls, by, deadline} (owned by the VM,
+ * valid until the next call), vm_review_digest its digest as the host's item
+ * `item` of `instance`, and vm_review_assign(vm, 0, item) names the first of
+ * them (call it once per new review, in order).  Names are kept in
+ * snapshots. */
+uint32_t vm_new_reviews(VM *vm);
+const char *vm_new_review_json(VM *vm, uint32_t k);
+bool vm_review_digest(VM *vm, uint32_t k, const char *instance, int64_t item, char hex[65]);
+bool vm_review_assign(VM *vm, uint32_t k, int64_t item);
+/* Review items still open (named or not); whether item is one of them. */
+uint32_t vm_open_reviews(VM *vm);
+bool vm_review_has(VM *vm, int64_t item);
+/* The k-th open review's payload (owned by the VM, valid until the next
+ * call) and its item (0 while unnamed); NULL when k is out of range. */
+const char *vm_open_review_json(VM *vm, uint32_t k, int64_t *item);
+/* A review item's verdict, {"kind": "pass"|"flag", "reason": text|null, ...}:
+ * pass closes it; flag closes it and runs, now, the review block's flag
+ * block with the variables as they were at the block's end (or, for a
+ * routed call, logs an alert and calls the action's undo), whatever the
+ * body is doing.  1: done, the VM's status as it was; 0: the flag block or
+ * undo failed, which fails the instance at once (status VM_FAILED, an alert
+ * logged); -1: refused (no such open item, not pass or flag), message in
+ * err and nothing changed.  Works on a VM whose body has ended, restored
+ * from the snapshot taken while its reviews were open. */
+int vm_review_verdict(VM *vm, int64_t item, const char *verdict_json, char *err, size_t n);
 
 /* ---- for the VM's own C code (stdlib, value.c) -------------------------- */
 

@@ -26,6 +26,24 @@ typedef struct Cleanup { void (*fn)(void *); void *p; } Cleanup;
 
 typedef struct StepRec { Value name; uint32_t frame; } StepRec;
 
+/* a review block running (review.c): the calls it makes are recorded */
+typedef struct ActiveReview {
+  uint16_t site;
+  uint32_t frame;           /* the frame running it */
+  uint32_t nhandlers;       /* handlers when it began: a catch of one below leaves the block */
+  Value title, step, calls; /* str; the step's name or nil; list of {action, args, result} */
+} ActiveReview;
+
+/* a review item open for this instance */
+typedef struct OpenReview {
+  int64_t item;             /* the host's item id; 0 until vm_review_assign names it */
+  int32_t site;             /* review site, or -1: one call routed to review */
+  int32_t call;             /* routed: the call site (its action's undo); else -1 */
+  Value payload;            /* {title, step, calls, by, deadline} */
+  Value kept;               /* site: list of the frame's first nlive locals as they were at the
+                               block's end; routed: list [args map, result] */
+} OpenReview;
+
 struct VM {
   const Module *m;
   VmLimits lim;
@@ -68,6 +86,9 @@ struct VM {
   int32_t pending_call;     /* call site suspended before its call, -1 = none */
   bool pending_call_routed; /* ... by an approve route (else: in doubt) */
   bool route_granted;       /* a person approved the routed call: run it without routing again */
+  int64_t granted_rule, granted_queue;   /* ... the rule line (-1: fail closed) and queue it was routed with */
+  int32_t held_site;        /* a rejected routed call: its site, -1 = none (its event is logged when vm_run raises) */
+  Value held_payload;       /* ... and the payload it was held with */
   double *calibrated;       /* per action: calibrated threshold, NaN = none */
   Value *route_text;        /* per action: its name and compliance tag (or nil) as values,
                                made when a call is first routed (route.c), 2 * nactions */
@@ -78,8 +99,18 @@ struct VM {
   void *queue_user;
   bool raise_on_run;        /* vm_run raises vm->error first (a rejection) */
 
-  /* nested runs (rules, blast): vm_invoke */
-  uint32_t floor;           /* frame index of the nested call, 0 = none */
+  /* reviews (review.c) */
+  ActiveReview *active;
+  uint32_t nactive, capactive;
+  OpenReview *open;
+  uint32_t nopen, capopen;
+  char *review_json;        /* vm_new_review_json's text */
+  bool flagging;            /* a flag block or undo runs: approve routes count as granted */
+
+  /* nested runs (rules, blast, flag blocks): vm_invoke */
+  uint32_t nested;          /* how many nested runs are active, 0 = none */
+  bool pure;                /* the innermost is a rule or blast: no actions */
+  uint32_t floor;           /* frame index of the nested call (valid while nested) */
   uint32_t handler_floor;   /* handlers below this belong to the outer run */
   Value nested_result;
 
@@ -128,6 +159,22 @@ VmStatus vm_execute(VM *vm);
 /* Run function fi with args to its return, nested inside the running
  * instance (a rule's condition, a blast expression): true with *out, or
  * false with vm->error raised (handlers of the outer run do not see it). */
-bool vm_invoke(VM *vm, uint32_t fi, const Value *args, int n, Value *out);
+bool vm_invoke(VM *vm, uint32_t fi, const Value *args, int n, Value *out, bool pure);
+
+/* verdict.c: the digest of an item with this payload */
+bool vm_payload_digest(VM *vm, const char *instance, int64_t item, Value payload, char hex[65], char **canonical);
+
+/* review.c */
+void vm_review_begin(VM *vm, uint16_t site, Value title);
+bool vm_review_end(VM *vm, uint16_t site);                 /* false: raised */
+/* a call that ran: {action, args, result} in every review block running */
+void vm_review_record(VM *vm, const BcAction *a, Value args, Value result);
+/* a call routed to review ran: open its item */
+void vm_review_routed(VM *vm, uint16_t call_site, const BcRoute *route, Value args, Value result);
+/* the review blocks an error leaves end there, their items opening with the
+ * calls made so far: those begun above handler index h (a catch), or in
+ * frames at or above `frame` (a failure) */
+void vm_review_leave_handler(VM *vm, uint32_t h);
+void vm_review_leave_frames(VM *vm, uint32_t frame);
 
 #endif

@@ -109,6 +109,8 @@ def _declare(lib):
         "hitl_pending_digest": (I, [P, S, ctypes.c_int64, ctypes.c_char_p]),
         "hitl_snapshot": (I, [P, PP, size_p, PP]),
         "hitl_restore": (I, [P, S, ctypes.c_size_t, ctypes.POINTER(_Limits), PP, PP]),
+        "hitl_reviews_json": (S, [P]),
+        "hitl_review": (I, [P, ctypes.c_int64, S, PP]),
         "hitl_error_kind": (S, [P]),
         "hitl_error_message": (S, [P]),
         "hitl_error_line": (ctypes.c_int64, [P]),
@@ -351,6 +353,24 @@ class Instance:
         """The open item's payload (a dict), or None."""
         return json.loads(_lib.hitl_pending_json(self._h))
 
+    @property
+    def reviews(self):
+        """The open review items: a list of {"item": N, "payload": {...}}."""
+        text = _lib.hitl_reviews_json(self._h)
+        if text is None:
+            raise HitlError("memory", "out of memory")
+        return json.loads(text)
+
+    def review(self, item, verdict, **fields):
+        """Give review item N a verdict: "pass" or "flag" (reason=...), or a
+        whole verdict dict.  A flag runs the flag block (or the routed
+        action's undo) now.  Returns the status after it."""
+        if isinstance(verdict, str):
+            verdict = dict(fields, kind=verdict)
+        err = ctypes.c_void_p()
+        rc = _lib.hitl_review(self._h, item, _json_arg(verdict), ctypes.byref(err))
+        return self._status(rc, err)
+
     def pending_digest(self, instance_id, item):
         hexbuf = ctypes.create_string_buffer(65)
         if _lib.hitl_pending_digest(self._h, instance_id.encode(), item, hexbuf) != 0:
@@ -358,7 +378,8 @@ class Instance:
         return hexbuf.value.decode()
 
     def snapshot(self):
-        """The suspended instance's whole state as bytes."""
+        """The whole state as bytes, of a suspended instance or one with
+        review items open."""
         p, n, err = ctypes.c_void_p(), ctypes.c_size_t(), ctypes.c_void_p()
         if _lib.hitl_snapshot(self._h, ctypes.byref(p), ctypes.byref(n), ctypes.byref(err)) != 0:
             raise _take_error(err.value)

@@ -183,6 +183,36 @@ class TestCheckpoints(unittest.TestCase):
             hitl.Instance.restore(hitl.Program.compile(ACTIONS), snap)
         self.assertEqual(cm.exception.kind, "snapshot")
 
+    def test_reviews(self):
+        prog = hitl.Program.compile("""playbook replies "an auto-reply reviewed after it went out"
+action send(to: string, text: string) -> bool
+let to = "ada"
+review "Reply to {to}" within 4h by "support" {
+  send(to, "hello")
+} flag (why) {
+  send(to, "please disregard: {why}")
+}
+to = "someone else"
+return to
+""")
+        run = hitl.Instance(prog)
+        sent = []
+        run.bind("send", lambda to, text: sent.append((to, text)) or True)
+        self.assertEqual(run.start(), hitl.REVIEWING)
+        self.assertEqual(run.result, "someone else")
+        [r] = run.reviews
+        self.assertEqual(r["item"], 1)
+        self.assertEqual(r["payload"]["calls"], [{"action": "send", "args": {"to": "ada", "text": "hello"},
+                                                  "result": True}])
+        later = hitl.Instance.restore(prog, run.snapshot())
+        later.bind("send", lambda to, text: sent.append((to, text)) or True)
+        with self.assertRaises(hitl.HitlError) as cm:
+            later.review(1, "approve")
+        self.assertEqual(cm.exception.kind, "verdict")
+        self.assertEqual(later.review(1, "flag", reason="wrong tone"), hitl.COMPLETED)
+        self.assertEqual(sent[-1], ("ada", "please disregard: wrong tone"))
+        self.assertEqual(later.reviews, [])
+
 
 @unittest.skipUnless(os.environ.get("HITL_TESTACTIONS"), "HITL_TESTACTIONS (libtestactions.so) not set")
 class TestFrom(unittest.TestCase):

@@ -71,10 +71,8 @@ run bad.hitl -o out.hbc
 check "errors in the playbook: an existing output is left as it was" cmp -s out.hbc keep.hbc
 
 run review.hitl -o review.hbc
-check "review statement: exit 1" status_is 1
-check "review statement: says it is not supported yet" \
-  err_has "review.hitl:2:1: error: review statements are not supported by this VM yet (issue 6)"
-check "review statement: no output" test ! -e review.hbc
+check "review statement: compiles" status_is 0
+check "review statement: the bytecode" is_hbc review.hbc
 
 run missing.hitl -o x.hbc
 check "a missing source: exit 2" status_is 2
@@ -133,16 +131,6 @@ for src in "$ROOT"/tests/lang/ok/*.hitl "$ROOT"/tests/lang/spec/*.hitl; do
   grep -q '^# error:' "$src" && continue   # a spec example of an error
   out="lang/${name//\//_}.hbc"
   run "$src" -o "$out"
-  if grep -q '^ *review ' "$src"; then
-    # the VM cannot run reviews yet: refused with the one message, and nothing else
-    if [ "$rc" -eq 1 ] && err_has "review statements are not supported" &&
-       [ "$(grep -c ': error: ' err)" -eq "$(grep -c ': error: review statements' err)" ]; then
-      ok "$name: reviews refused until the VM runs them"
-    else
-      not_ok "$name: expected only the review diagnostic (status $rc)"
-    fi
-    continue
-  fi
   if [ "$rc" -ne 0 ]; then
     not_ok "$name: does not compile (status $rc)"
     continue

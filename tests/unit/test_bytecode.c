@@ -910,7 +910,7 @@ static void test_bad_form(void **state) {
   free(c);
 
   c = dup_bytes(b, len);
-  size_t ckpt_raise = len - 1;       /* the last byte: raise_on_reject */
+  size_t ckpt_raise = len - 1 - 4;   /* the checkpoints' last byte, raise_on_reject, before the review count */
   c[ckpt_raise] = 2;
   resign(c, len);
   expect_substr(refused(c, len), "raise_on_reject flag at offset");

@@ -391,6 +391,62 @@ static void test_mocks(void **state) {
   hitl_program_free(p);
 }
 
+/* ---- reviews ---------------------------------------------------------------- */
+
+static const char *const REVIEWS =
+    "playbook reviews \"a review block and a routed review through the API\"\n"
+    "action send(to: string) -> map\n"
+    "action pay(to: string) -> map { undo refund }\n"
+    "action refund(to: string, paid: map) -> map\n"
+    "rules {\n"
+    "  when action == \"pay\" -> review within 1h by \"finance\"\n"
+    "  otherwise -> auto\n"
+    "}\n"
+    "let who = \"ann\"\n"
+    "review \"Sent to {who}\" { send(who) } flag (why) { send(\"{who}: {why}\") }\n"
+    "who = \"changed\"\n"
+    "pay(\"bob\")\n"
+    "return who\n";
+
+static void test_reviews(void **state) {
+  (void)state;
+  hitl_program *p = compile_ok(REVIEWS);
+  hitl_instance *in = hitl_instance_new(p, NULL);
+  int calls = 0;
+  hitl_bind_default(in, echo_action, &calls);
+  hitl_error *e = NULL;
+  assert_int_equal(hitl_start(in, "{}", &e), HITL_REVIEWING);
+  assert_string_equal(hitl_result_json(in), "\"changed\"");
+  const char *r = hitl_reviews_json(in);
+  assert_non_null(strstr(r, "{\"item\":1,\"payload\":{\"title\":\"Sent to ann\""));
+  assert_non_null(strstr(r, "{\"item\":2,\"payload\":{\"title\":\"pay(\\\"bob\\\")\""));
+  assert_int_equal(calls, 2);
+  /* another process decides: the snapshot of an instance with reviews open */
+  uint8_t *bytes;
+  size_t len;
+  assert_int_equal(hitl_snapshot(in, &bytes, &len, &e), 0);
+  hitl_instance_free(in);
+  assert_int_equal(hitl_restore(p, bytes, len, NULL, &in, &e), 0);
+  hitl_free(bytes);
+  assert_int_equal(hitl_instance_status(in), HITL_REVIEWING);
+  hitl_bind_default(in, echo_action, &calls);
+  assert_int_equal(hitl_review(in, 9, "{\"kind\":\"pass\"}", &e), HITL_ERROR);
+  assert_string_equal(hitl_error_kind(e), "usage");
+  hitl_error_free(e);
+  assert_int_equal(hitl_review(in, 1, "{\"kind\":\"approve\"}", &e), HITL_ERROR);
+  assert_string_equal(hitl_error_kind(e), "verdict");
+  hitl_error_free(e);
+  e = NULL;
+  assert_int_equal(hitl_review(in, 1, "{\"kind\":\"flag\",\"reason\":\"rude\"}", &e), HITL_REVIEWING);
+  assert_int_equal(calls, 3);   /* the flag block's send, with who as it was */
+  assert_int_equal(hitl_review(in, 2, "{\"kind\":\"flag\",\"reason\":\"wrong\"}", &e), HITL_COMPLETED);
+  assert_int_equal(calls, 4);   /* the undo */
+  assert_string_equal(hitl_reviews_json(in), "[]");
+  assert_string_equal(hitl_result_json(in), "\"changed\"");
+  hitl_instance_free(in);
+  hitl_program_free(p);
+}
+
 /* ---- `from` actions through libffi ---------------------------------------- */
 
 static int count_action(void *user, const char *action, const char *args, char **result) {
@@ -535,6 +591,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_input_and_params),
       cmocka_unit_test(test_checkpoint_snapshot_restore),
       cmocka_unit_test(test_mocks),
+      cmocka_unit_test(test_reviews),
       cmocka_unit_test(test_ffi),
       cmocka_unit_test(test_threads),
   };
