@@ -12,6 +12,7 @@
 #define HAVE_SHA_NI 1
 #include <cpuid.h>
 #include <immintrin.h>
+#include <stdatomic.h>
 #endif
 
 #ifdef HAVE_SHA_NI
@@ -27,14 +28,28 @@ static const uint32_t K[64] = {
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-/* SSSE3, SSE4.1 and SHA, asked of the CPU itself (no state kept) */
-static int cpu_has_sha(void) {
+/* SSSE3, SSE4.1 and SHA, asked of the CPU itself */
+static int cpu_asked_sha(void) {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
   if (!(c & (1u << 9)) || !(c & (1u << 19))) return 0;   /* SSSE3, SSE4.1 */
   if (__get_cpuid_max(0, NULL) < 7) return 0;
   __cpuid_count(7, 0, a, b, c, d);
   return (b >> 29) & 1;                                   /* SHA */
+}
+
+/* Asked once per process: CPUID traps to the hypervisor in a virtual
+ * machine (a VM exit, microseconds each), which made the question cost more
+ * than the hash of a short text.  0 not asked yet, 1 no, 2 yes; threads that
+ * race here all store the same answer. */
+static _Atomic int sha_answer;
+static int cpu_has_sha(void) {
+  int a = atomic_load_explicit(&sha_answer, memory_order_relaxed);
+  if (!a) {
+    a = cpu_asked_sha() ? 2 : 1;
+    atomic_store_explicit(&sha_answer, a, memory_order_relaxed);
+  }
+  return a == 2;
 }
 
 /* Four rounds: group G of sixteen, message words in M[C]; the schedule

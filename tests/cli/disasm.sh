@@ -10,24 +10,11 @@
 #   UPDATE_GOLDEN=1 BINDIR=bin bash tests/cli/disasm.sh
 set -u
 
-HITLC="${BINDIR:-bin}/hitlc"
-case $HITLC in /*) ;; *) HITLC="$PWD/$HITLC" ;; esac
-if [ ! -x "$HITLC" ]; then
-  echo "not ok - $HITLC is not an executable"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+need "$HITLC"
 # the listing names the source as given, so run from the repository's root
-cd "$(dirname "$0")/../.." || exit 1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hitlc-disasm.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-ok()     { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
-show()   { sed 's/^/    # /' "$1" | head -"${2:-30}"; }
+cd "$ROOT" || exit 1
 
 for src in tests/disasm/*.hitl; do
   name=$(basename "$src" .hitl)
@@ -37,17 +24,7 @@ for src in tests/disasm/*.hitl; do
     show "$TMP/err"
     continue
   fi
-  if [ "${UPDATE_GOLDEN:-}" = 1 ]; then
-    cp "$TMP/$name.out" "$golden"
-    ok "$name: golden written"
-  elif [ ! -f "$golden" ]; then
-    not_ok "$name: no $golden (make it with UPDATE_GOLDEN=1)"
-  elif diff -u "$golden" "$TMP/$name.out" >"$TMP/diff"; then
-    ok "$name: listing matches the golden"
-  else
-    not_ok "$name: listing differs from the golden (UPDATE_GOLDEN=1 to accept)"
-    show "$TMP/diff" 60
-  fi
+  golden "$name" listing "$TMP/$name.out" "$golden"
 
   # the same listing from the .hbc file: write, read and verify lose nothing
   if "$HITLC" "$src" -o "$TMP/$name.hbc" 2>"$TMP/err" &&
@@ -65,5 +42,4 @@ for src in tests/disasm/*.hitl; do
   fi
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

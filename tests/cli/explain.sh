@@ -10,39 +10,10 @@
 #   UPDATE_GOLDEN=1 BINDIR=bin bash tests/cli/explain.sh
 set -u
 
-HITLC="${BINDIR:-bin}/hitlc"
-case $HITLC in /*) ;; *) HITLC="$PWD/$HITLC" ;; esac
-if [ ! -x "$HITLC" ]; then
-  echo "not ok - $HITLC is not an executable"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-
-cd "$(dirname "$0")/../.." || exit 1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hitlc-explain.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-ok()     { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
-show()   { sed 's/^/    # /' "$1" | head -"${2:-30}"; }
-
-# compare NAME KIND OUT GOLDEN
-compare() {
-  local name=$1 kind=$2 out=$3 golden=$4
-  if [ "${UPDATE_GOLDEN:-}" = 1 ]; then
-    cp "$out" "$golden"
-    ok "$name: $kind golden written"
-  elif [ ! -f "$golden" ]; then
-    not_ok "$name: no $golden (make it with UPDATE_GOLDEN=1)"
-  elif diff -u "$golden" "$out" >"$TMP/diff"; then
-    ok "$name: $kind matches the golden"
-  else
-    not_ok "$name: $kind differs from the golden (UPDATE_GOLDEN=1 to accept)"
-    show "$TMP/diff" 60
-  fi
-}
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+need "$HITLC" python3
+cd "$ROOT" || exit 1
 
 for src in tests/explain/*.hitl; do
   name=$(basename "$src" .hitl)
@@ -53,7 +24,7 @@ for src in tests/explain/*.hitl; do
     show "$TMP/err"
     continue
   fi
-  compare "$name" table "$TMP/$name.out" "tests/explain/$name.expected"
+  golden "$name" table "$TMP/$name.out" "tests/explain/$name.expected"
 
   "$HITLC" --explain --json "$src" >"$TMP/$name.json" 2>"$TMP/err"
   rc=$?
@@ -68,7 +39,7 @@ for src in tests/explain/*.hitl; do
     not_ok "$name: the JSON does not parse"
     show "$TMP/err"
   fi
-  compare "$name" JSON "$TMP/$name.json" "tests/explain/$name.json.expected"
+  golden "$name" JSON "$TMP/$name.json" "tests/explain/$name.json.expected"
 done
 
 # the exit statuses: 1 for a playbook with errors (and no table), 2 for usage
@@ -97,5 +68,4 @@ fi
 rc=$?
 if [ "$rc" -eq 1 ]; then ok "refund: --strict --explain exits 1"; else not_ok "refund: --strict --explain exited $rc"; fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

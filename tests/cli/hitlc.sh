@@ -5,38 +5,10 @@
 #   BINDIR=bin bash tests/cli/hitlc.sh
 set -u
 
-HITLC="${BINDIR:-bin}/hitlc"
-case $HITLC in /*) ;; *) HITLC="$PWD/$HITLC" ;; esac   # the tests run elsewhere
-if [ ! -x "$HITLC" ]; then
-  echo "not ok - $HITLC is not an executable"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+need "$HITLC"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hitlc-cli.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
-
-passed=0
-failed=0
-ok()     { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() {
-  failed=$((failed + 1)); echo "not ok - $1"
-  [ -s err ] && sed 's/^/    # stderr: /' err | head -20
-  [ -s out ] && sed 's/^/    # stdout: /' out | head -20
-  return 0
-}
-
-# run ARGS...: hitlc with stdout in ./out, stderr in ./err, status in $rc
-run() { "$HITLC" "$@" >out 2>err; rc=$?; }
-
-# check NAME CONDITION...: ok when the shell condition holds
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-
-status_is() { [ "$rc" -eq "$1" ]; }
-err_has()   { grep -qF -- "$1" err; }
-err_line()  { grep -qxF -- "$1" err; }   # a whole line of stderr
-err_empty() { [ ! -s err ]; }
 no_escape() { ! grep -q $'\033' err; }
 
 # ---- files ---------------------------------------------------------------
@@ -51,107 +23,107 @@ printf 'playbook tabs "a tab"\n\tlet = 5\n' >tab.hitl
 printf 'playbook utf "utf-8"\nlet s = "\xc3\xa9\xc3\xbc" 5\n' >utf.hitl
 
 # ---- options --------------------------------------------------------------
-run --version
+hc --version
 check "--version exits 0" status_is 0
 check "--version prints 'hitlc 0.1.0'" grep -qxF 'hitlc 0.1.0' out
 
-run --help
+hc --help
 check "--help exits 0" status_is 0
 check "--help prints usage to stdout" grep -q '^usage: hitlc' out
 check "--help writes nothing to stderr" err_empty
 
-run --bogus good.hitl
+hc --bogus good.hitl
 check "unknown option exits 2" status_is 2
 check "unknown option is named" err_has "hitlc: unknown option '--bogus'"
 
-run --check
+hc --check
 check "missing file argument exits 2" status_is 2
 check "missing file argument is explained" err_has "hitlc: no input file"
 
-run --check good.hitl bad.hitl
+hc --check good.hitl bad.hitl
 check "two file arguments exit 2" status_is 2
 
-run --check no-such-file.hitl
+hc --check no-such-file.hitl
 check "missing file exits 2" status_is 2
 check "missing file message" \
   err_line "hitlc: cannot read 'no-such-file.hitl': No such file or directory"
 
 mkdir adir.hitl
-run --check adir.hitl
+hc --check adir.hitl
 check "a directory as file exits 2" status_is 2
 check "a directory as file is explained" err_has "hitlc: cannot read 'adir.hitl': Is a directory"
 
 # compiling and --disasm: more in tests/cli/compile.sh and disasm.sh
-run good.hitl
+hc good.hitl
 check "compiling exits 0" status_is 0
 check "compiling writes good.hbc" test -s good.hbc
 rm -f good.hbc
-run --disasm good.hitl
+hc --disasm good.hitl
 check "--disasm exits 0" status_is 0
 # --explain: more in tests/cli/explain.sh
-run --explain good.hitl
+hc --explain good.hitl
 check "--explain exits 0" status_is 0
 check "--explain prints the table's header" grep -q '^line:col  *action  *irreversible' out
-run --explain bad.hitl
+hc --explain bad.hitl
 check "--explain of a file with errors exits 1" status_is 1
 check "--explain of a file with errors prints no table" test ! -s out
-run --json good.hitl
+hc --json good.hitl
 check "--json without --explain is a usage error" status_is 2
 
 # ---- checking --------------------------------------------------------------
-run --check good.hitl
+hc --check good.hitl
 check "good file exits 0" status_is 0
 check "good file: empty stderr" err_empty
 check "good file: empty stdout" test ! -s out
 
-run --check bad.hitl
+hc --check bad.hitl
 check "bad file exits 1" status_is 1
 check "bad file: FILE:LINE:COL: error:" grep -q '^bad\.hitl:2:5: error: ' err
 check "bad file: the source line is quoted" err_line "    2 | let = 5"
 check "bad file: a caret under the column" err_line "      |     ^"
 check "no colour when stderr is not a terminal" no_escape
 
-run --check many.hitl
+hc --check many.hitl
 check "several errors: exit 1" status_is 1
 check "several errors: all reported, in order" \
   test "$(grep -o '^many\.hitl:[0-9]*:[0-9]*: error:' err | tr '\n' ' ')" = \
        "many.hitl:2:5: error: many.hitl:4:5: error: many.hitl:6:5: error: "
 
-run --check tab.hitl
+hc --check tab.hitl
 check "tab: error column counts the tab as one" grep -q '^tab\.hitl:2:6: error: ' err
 check "tab: the tab is copied into the caret line" err_line $'      | \t    ^'
 
-run --check utf.hitl
+hc --check utf.hitl
 check "utf-8: the column counts characters" grep -q '^utf\.hitl:2:14: error: ' err
 check "utf-8: the caret is under the 14th character" \
   err_line "      |              ^"
 
 # a file with NUL bytes and a very long line is read whole, quoted safely
 { printf 'playbook big "long line"\nlet x = 1 '; head -c 3000000 /dev/zero | tr '\0' ' '; printf '$\n'; } >long.hitl
-run --check long.hitl
+hc --check long.hitl
 check "long line: exit 1" status_is 1
 check "long line: the quote is cut to a window" \
   test "$(grep -c '^    2 | \.\.\.' err)" -ge 1 -a "$(wc -c <err)" -lt 5000
 printf 'playbook z "nul"\nlet x = 1\x00\n' >nul.hitl
-run --check nul.hitl
+hc --check nul.hitl
 check "NUL byte: exit 1, no crash" status_is 1
 check "NUL byte: not written raw to the terminal" test "$(tr -d '\0' <err | wc -c)" -eq "$(wc -c <err)"
 
 # ---- --strict ----------------------------------------------------------------
-run --strict --check good.hitl
+hc --strict --check good.hitl
 check "--strict on a clean file exits 0" status_is 0
-run --check --strict bad.hitl
+hc --check --strict bad.hitl
 check "--strict with errors exits 1" status_is 1
 # an irreversible action that the rules may route auto: a warning
 printf 'playbook w "a warning"\naction pay(n: int) { irreversible }\nrules {\n  otherwise -> auto\n}\npay(1)\n' >warn.hitl
-run --check warn.hitl
+hc --check warn.hitl
 check "a warning alone exits 0" status_is 0
 check "the warning: FILE:LINE:COL: warning:" grep -q '^warn\.hitl:6:1: warning: irreversible action' err
-run --strict --check warn.hitl
+hc --strict --check warn.hitl
 check "--strict: a warning exits 1" status_is 1
 check "--strict: the warning is reported as an error" grep -q '^warn\.hitl:6:1: error: irreversible' err
 check "--strict: says why the status is 1" err_has "1 warning treated as error (--strict)"
-run --strict warn.hitl
+hc --strict warn.hitl
 check "--strict: compiling with a warning exits 1" status_is 1
 check "--strict: nothing is written" test ! -e warn.hbc
 
@@ -166,5 +138,4 @@ else
   echo "# skipped colour-on-a-terminal checks: no script(1)"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -6,52 +6,14 @@
 #   BINDIR=bin bash tests/cli/hitlvm.sh
 set -u
 
-BIN="${BINDIR:-bin}"
-case $BIN in /*) ;; *) BIN="$PWD/$BIN" ;; esac   # the tests run elsewhere
-HITLVM="$BIN/hitlvm"
-HITLC="$BIN/hitlc"
-for b in "$HITLVM" "$HITLC"; do
-  if [ ! -x "$b" ]; then
-    echo "not ok - $b is not an executable"
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
-done
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hitlvm-cli.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
-
-passed=0
-failed=0
-ok()     { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() {
-  failed=$((failed + 1)); echo "not ok - $1"
-  [ -s err ] && sed 's/^/    # stderr: /' err | head -20
-  [ -s out ] && sed 's/^/    # stdout: /' out | head -20
-  return 0
-}
-
-# run ARGS...: hitlvm with stdout in ./out, stderr in ./err, status in $rc
-run() { "$HITLVM" "$@" >out 2>err; rc=$?; }
-
-# check NAME CONDITION...: ok when the shell condition holds
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-
-status_is() { [ "$rc" -eq "$1" ]; }
-out_is()    { [ "$(cat out)" = "$1" ]; }
-out_empty() { [ ! -s out ]; }
-err_has()   { grep -qF -- "$1" err; }
-err_line()  { grep -qxF -- "$1" err; }   # a whole line of stderr
-out_has()   { grep -qF -- "$1" out; }
-# jq_is FILTER WANT: the filter applied to stdout prints exactly WANT
-jq_is()     { [ "$(jq -c "$1" out 2>/dev/null)" = "$2" ]; }
-jq_true()   { jq -e "$1" out >/dev/null 2>&1; }
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+need "$HITLVM" "$HITLC"
 
 # expect_usage NAME ARGS...: exit 2, a message on stderr, nothing on stdout
 expect_usage() {
   local name=$1; shift
-  run "$@"
+  hv "$@"
   if [ "$rc" -eq 2 ] && [ -s err ] && [ ! -s out ] && grep -q '^hitlvm: ' err; then ok "$name"
   else not_ok "$name (status $rc)"; fi
 }
@@ -142,11 +104,11 @@ EOF
 printf 'playbook bad "a syntax error"\nlet = 5\n' >bad.hitl
 
 # ---- options and commands ------------------------------------------------------
-run --version
+hv --version
 check "--version exits 0" status_is 0
 check "--version prints 'hitlvm 0.2.0'" out_is "hitlvm 0.2.0"
 
-run --help
+hv --help
 check "--help exits 0 with usage on stdout" eval '[ $rc -eq 0 ] && grep -q "^usage: hitlvm run" out'
 
 expect_usage "no command is a usage error" 
@@ -162,9 +124,9 @@ expect_usage "--param without =" run calc.hitl --input '{"a":1}' --param scale
 expect_usage "--as empty" run calc.hitl --input '{"a":1}' --as ''
 mkdir storedir
 expect_usage "--store naming a directory" run calc.hitl --input '{"a":1}' --store storedir
-run run calc.hitl --input '{"a":1}' --store "$TMP/s.db" --as alice
+hv run calc.hitl --input '{"a":1}' --store "$TMP/s.db" --as alice
 check "--store PATH: the store is made there" eval 'status_is 0 && [ -s "$TMP/s.db" ]'
-run run calc.hitl --input '{"a":' --store "$TMP/bad.db"
+hv run calc.hitl --input '{"a":' --store "$TMP/bad.db"
 check "bad input: no store is made" eval 'status_is 2 && [ ! -e "$TMP/bad.db" ]'
 
 expect_usage "show without ITEM" show
@@ -173,13 +135,13 @@ expect_usage "log without INSTANCE" log
 expect_usage "an option of another command" pending --input '{}'
 
 # ---- completed -------------------------------------------------------------------
-run run calc.hitl --input '{"a": 1}'
+hv run calc.hitl --input '{"a": 1}'
 check "completed: exit 0" status_is 0
 check "completed: the result as JSON on stdout" jq_is . '{"label":"sum","sum":3,"ratio":1.5,"who":"nobody"}'
 check "log statements echoed as 'log: TEXT'" err_line "log: adding 1 and 2"
 check "steps echoed as 'step: NAME'" err_line "step: Add"
 
-run run calc.hitl --input '{"a": 1}' --json
+hv run calc.hitl --input '{"a": 1}' --json
 check "--json completed: exit 0" status_is 0
 check "--json completed: one line" eval '[ "$(wc -l <out)" -eq 1 ]'
 check "--json completed: keys" jq_is 'keys' '["instance","pending","result","status"]'
@@ -189,14 +151,14 @@ check "--json completed: pending is []" jq_is .pending '[]'
 check "--json: instance is 16 hex digits" jq_true '.instance | test("^[0-9a-f]{16}$")'
 check "--json: events are not printed" eval '! err_has "log: " && ! err_has "step: "'
 first=$(jq -r .instance out)
-run run calc.hitl --input '{"a": 1}' --json
+hv run calc.hitl --input '{"a": 1}' --json
 check "--json: a fresh instance id each run" eval '[ "$(jq -r .instance out)" != "$first" ]'
 
 # --- input
 echo '{"a": 5, "b": 10, "who": "ann"}' >input.json
-run run calc.hitl --input @input.json
+hv run calc.hitl --input @input.json
 check "--input @FILE" jq_is . '{"label":"sum","sum":15,"ratio":1.5,"who":"ann"}'
-run run calc.hitl --input='{"a": 2}'
+hv run calc.hitl --input='{"a": 2}'
 check "--input=JSON" jq_is .sum 4
 expect_usage "--input @FILE that does not exist" run calc.hitl --input @nope.json
 check "--input @missing: says it cannot read" err_has "cannot read the input 'nope.json'"
@@ -212,13 +174,13 @@ printf '{"a": 1}\0' >nul.json
 expect_usage "--input @FILE with a NUL byte" run calc.hitl --input @nul.json
 
 # --- params
-run run calc.hitl --input '{"a": 1}' --param scale=10 --param label=total --param ratio=2
+hv run calc.hitl --input '{"a": 1}' --param scale=10 --param label=total --param ratio=2
 check "--param: int, string as text, int widened for float" \
   jq_true '. == {"label":"total","sum":30,"ratio":2.0,"who":"nobody"}'
 check "--param: the widened param is a float" out_has '"ratio":2.0'
-run run calc.hitl --input '{"a": 1}' --param 'label=a=b c'
+hv run calc.hitl --input '{"a": 1}' --param 'label=a=b c'
 check "--param: a string value keeps '=' and spaces" jq_is .label '"a=b c"'
-run run calc.hitl --input '{"a": 1}' --param scale=2 --param scale=3
+hv run calc.hitl --input '{"a": 1}' --param scale=2 --param scale=3
 check "--param: the last one wins" jq_is .sum 9
 expect_usage "unknown param" run calc.hitl --input '{"a": 1}' --param nope=1
 check "unknown param: names it" err_has "nope"
@@ -232,27 +194,27 @@ expect_usage "--fuel -5" run calc.hitl --input '{"a": 1}' --fuel -5
 expect_usage "--fuel abc" run calc.hitl --input '{"a": 1}' --fuel abc
 expect_usage "--fuel overflowing" run calc.hitl --input '{"a": 1}' --fuel 99999999999999999999999
 expect_usage "--fuel empty" run calc.hitl --input '{"a": 1}' --fuel ''
-run run loop.hitl --fuel 1000 --json
+hv run loop.hitl --fuel 1000 --json
 check "out of fuel: exit 1" status_is 1
 check "out of fuel: kind fuel" jq_is .error.kind '"fuel"'
-run run calc.hitl --input '{"a": 1}' --fuel 1000
+hv run calc.hitl --input '{"a": 1}' --fuel 1000
 check "enough fuel: completes" status_is 0
 
 # ---- failed ----------------------------------------------------------------------
-run run fail.hitl
+hv run fail.hitl
 check "fail: exit 1" status_is 1
 check "fail: 'error: failed: boom (line 3)' on stderr" err_line "error: failed: boom (line 3)"
 check "fail: nothing on stdout" out_empty
 check "fail: the log before it is echoed" err_line "log: about to fail"
 
-run run fail.hitl --json
+hv run fail.hitl --json
 check "--json failed: exit 1" status_is 1
 check "--json failed: keys" jq_is 'keys' '["error","instance","pending","status"]'
 check "--json failed: status" jq_is .status '"failed"'
 check "--json failed: error object" jq_is .error '{"kind":"failed","message":"boom","line":3}'
 check "--json failed: pending is []" jq_is .pending '[]'
 
-run run arith.hitl --json
+hv run arith.hitl --json
 check "run-time error: exit 1, kind arith, line 3" \
   eval 'status_is 1 && jq_is .error.kind "\"arith\"" && jq_is .error.line 3'
 
@@ -263,7 +225,7 @@ cat >mocks.json <<'EOF'
  "notify": {"error": "smtp is down"},
  "score": "high"}
 EOF
-run run acts.hitl --mock mocks.json --json
+hv run acts.hitl --mock mocks.json --json
 check "mocks: exit 0" status_is 0
 check "mocks: a VALUE returned" jq_is .result.order '{"id":"A-1","total":12.5}'
 check "mocks: results in order, the last repeating" jq_is .result.seq '[10,20,30,30]'
@@ -271,27 +233,27 @@ check "mocks: no warning for declared actions only" eval '! err_has "is not an a
 check "mocks: a warning for each mock the program does not declare" \
   err_has "hitlvm: warning: mocks.json: 'notify' is not an action of playbook 'acts'"
 
-run run notify.hitl --mock mocks.json --json
+hv run notify.hitl --mock mocks.json --json
 check "mock error: exit 1" status_is 1
 check "mock error: kind action with the message" \
   eval 'jq_is .error.kind "\"action\"" && jq_true ".error.message | contains(\"smtp is down\")"'
-run run notify.hitl --mock mocks.json
+hv run notify.hitl --mock mocks.json
 check "mock error, human: 'error: action: … smtp is down (line 3)'" \
   eval 'grep -qx "error: action: .*smtp is down (line 3)" err'
 
-run run acts.hitl --json
+hv run acts.hitl --json
 check "no --mock: exit 1" status_is 1
 check "no --mock: kind action, no binding" \
   eval 'jq_is .error.kind "\"action\"" && jq_true ".error.message | contains(\"no binding for action '"'"'lookup'"'"'\")"'
 echo '{"lookup": {"id": "x"}}' >partial.json
-run run acts.hitl --mock partial.json --json
+hv run acts.hitl --mock partial.json --json
 check "missing binding: kind action naming the action" \
   eval 'status_is 1 && jq_true ".error.message | contains(\"no binding for action '"'"'next_n'"'"'\")"'
-run run typed.hitl --mock mocks.json --json
+hv run typed.hitl --mock mocks.json --json
 check "a mock result of the wrong type: kind action" eval 'status_is 1 && jq_is .error.kind "\"action\""'
 
 echo '{"lookup": {"results": [{"error": "not a failure"}]}, "next_n": 1}' >wrapped.json
-run run acts.hitl --mock wrapped.json --json
+hv run acts.hitl --mock wrapped.json --json
 check "mocks: a results list wraps an object that looks special" \
   jq_is .result '{"order":{"error":"not a failure"},"seq":[1,1,1,1]}'
 
@@ -313,7 +275,7 @@ echo '{"a": 1, "a": 2}' >m6.json
 expect_usage "mock with a duplicate action" run acts.hitl --mock m6.json
 
 # ---- suspended -------------------------------------------------------------------
-run run gate.hitl --input '{"amount": 12.5}'
+hv run gate.hitl --input '{"amount": 12.5}'
 check "checkpoint: exit 3" status_is 3
 check "checkpoint, human: the title" out_has "Refund 12.5?"
 check "checkpoint, human: the step" out_has "step: Decide"
@@ -321,7 +283,7 @@ check "checkpoint, human: show values" eval 'out_has "amount: 12.5" && out_has "
 check "checkpoint, human: who decides" out_has "decided by: finance"
 check "checkpoint, human: how to decide" out_has "hitlvm resume "
 
-run run gate.hitl --input '{"amount": 12.5}' --json
+hv run gate.hitl --input '{"amount": 12.5}' --json
 check "--json suspended: exit 3" status_is 3
 check "--json suspended: keys" jq_is 'keys' '["instance","pending","status"]'
 check "--json suspended: status" jq_is .status '"suspended"'
@@ -338,7 +300,7 @@ check "--json suspended: the payload is the VM's text (floats stay floats)" out_
 check "--json suspended: created is ISO 8601 UTC" \
   jq_true '.pending[0].created | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")'
 
-run run timed.hitl --json
+hv run timed.hitl --json
 check "quorum and deadline: exit 3" status_is 3
 check "quorum and deadline: quorum 2, by ops" jq_is '.pending[0] | [.quorum, .by]' '[2,"ops"]'
 check "quorum and deadline: deadline in ISO 8601, after created" \
@@ -349,7 +311,7 @@ expect_usage "missing program" run nope.hitl
 check "missing program: says it cannot read" err_has "cannot read 'nope.hitl'"
 expect_usage "program is a directory" run storedir
 
-run run bad.hitl
+hv run bad.hitl
 check "compile errors: exit 2" status_is 2
 check "compile errors: file:line:col on stderr" err_has "bad.hitl:2:5: error:"
 check "compile errors: nothing on stdout" out_empty
@@ -359,16 +321,16 @@ check "compile errors: no colour when stderr is not a terminal" eval '! grep -q 
 
 "$HITLC" calc.hitl -o calc.hbc >/dev/null 2>&1
 check "hitlc compiles calc.hitl to calc.hbc" test -s calc.hbc
-run run calc.hitl --input '{"a": 4}' --param scale=2
+hv run calc.hitl --input '{"a": 4}' --param scale=2
 cp out from_source
-run run calc.hbc --input '{"a": 4}' --param scale=2
+hv run calc.hbc --input '{"a": 4}' --param scale=2
 check "a .hbc runs as its .hitl does" eval 'status_is 0 && cmp -s out from_source'
 check "a .hbc echoes the same events" eval 'err_line "log: adding 4 and 2" && err_line "step: Add"'
 cp calc.hbc calc_bytecode
-run run calc_bytecode --input '{"a": 4}' --param scale=2
+hv run calc_bytecode --input '{"a": 4}' --param scale=2
 check "bytecode is recognised by its magic, whatever the name" eval 'status_is 0 && cmp -s out from_source'
 "$HITLC" gate.hitl -o gate.hbc >/dev/null 2>&1
-run run gate.hbc --input '{"amount": 1}' --json
+hv run gate.hbc --input '{"amount": 1}' --json
 check "a .hbc suspends too" eval 'status_is 3 && jq_is ".pending[0].title" "\"Refund 1.0?\""'
 
 head -c 4096 /dev/urandom >garbage.hbc
@@ -383,5 +345,4 @@ cp calc.hbc flipped.hbc
 printf '\x55' | dd of=flipped.hbc bs=1 seek=$((size - 3)) conv=notrunc 2>/dev/null
 expect_usage "a .hbc with one byte changed" run flipped.hbc
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

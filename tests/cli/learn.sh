@@ -8,42 +8,11 @@
 #   BINDIR=bin bash tests/cli/learn.sh
 set -u
 
-BIN="${BINDIR:-bin}"
-case $BIN in /*) ;; *) BIN="$PWD/$BIN" ;; esac
-HITLVM="$BIN/hitlvm"
-SRC="$PWD"
-for tool in "$HITLVM" jq sqlite3 python3; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "not ok - $tool is missing"
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
-done
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hitlvm-learn.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
-unset HITL_STORE
-DB="$TMP/store.db"
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+use_store --option
+need python3
 export HITL_STORE_SYNC=NORMAL
-
-passed=0
-failed=0
-ok()     { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() {
-  failed=$((failed + 1)); echo "not ok - $1"
-  [ -s err ] && sed 's/^/    # stderr: /' err | head -20
-  [ -s out ] && sed 's/^/    # stdout: /' out | head -20
-  return 0
-}
-hv() { "$HITLVM" "$@" --store "$DB" >out 2>err; rc=$?; }
-check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-status_is() { [ "$rc" -eq "$1" ]; }
-err_has()   { grep -qF -- "$1" err; }
-out_has()   { grep -qF -- "$1" out; }
-jq_is()     { [ "$(jq -c "$1" out 2>/dev/null)" = "$2" ]; }
-jq_true()   { jq -e "$1" out >/dev/null 2>&1; }
-jq_lines()  { [ "$(jq -sc "$1" out 2>/dev/null)" = "$2" ]; }   # over JSON lines
 
 cat > label.hitl <<'EOF'
 playbook labeler "Label tickets with a confidence each"
@@ -188,11 +157,10 @@ decide approve
 check "resume of an older instance completes under the calibrated threshold" eval 'status_is 0 || status_is 3'
 
 # ---- the schema: a v1 store is migrated ------------------------------------------
-check "the store is at schema version 4" [ "$(sqlite3 "$DB" "select value from meta where key = 'schema_version'")" = 4 ]
+check "the store is at schema version 5" [ "$(sqlite3 "$DB" "select value from meta where key = 'schema_version'")" = 5 ]
 
 # ---- the simulation, short --------------------------------------------------------
-if python3 "$SRC/tests/sim/sim.py" --bindir "$BIN" --short --check >sim.out 2>&1; then ok "simulation: calibration moves the threshold down, few routed, few errors"
+if python3 "$ROOT/tests/sim/sim.py" --bindir "$BIN" --short --check >sim.out 2>&1; then ok "simulation: calibration moves the threshold down, few routed, few errors"
 else not_ok "simulation"; sed 's/^/    # /' sim.out | tail -30; fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# tests/pending/moderation/walk.sh — the content moderation playbook walked
-# through every approval and review item with each verdict (issue 6 item 7;
-# LANGUAGE.md §6–7).  Waits here until the VM has `review` statements and
-# routes; see README.md beside it.  It finds moderation.hitl in playbooks/
-# once it has moved there, else beside this script.
+# tests/cli/moderation.sh — the content moderation playbook
+# (playbooks/moderation.hitl) walked through every approval and review item
+# with each verdict (issue 6 item 7; LANGUAGE.md §6–7).  The helpers are in
+# tests/cli/walks.bash.
 #
-#   BINDIR=bin bash tests/pending/moderation/walk.sh
+#   BINDIR=bin bash tests/cli/moderation.sh
 #
 # What the shipped mock makes happen (fetch_reports gives three reports):
 #   P-101 spam, confidence 0.97 >= 0.85: hide_post runs at once; the review
@@ -18,13 +17,9 @@
 #         trust-safety-leads (rule 37)
 set -u
 
-# the checkout's top: from tests/pending/moderation/ now, tests/cli/ later
-ROOT=$(cd "$(dirname "$0")" && pwd)
-while [ ! -f "$ROOT/tests/cli/desk.bash" ] && [ "$ROOT" != / ]; do ROOT=$(dirname "$ROOT"); done
-TEST_NAME=moderation
-# shellcheck source=tests/cli/desk.bash
-. "$ROOT/tests/cli/desk.bash"
-if [ -f "$ROOT/playbooks/moderation.hitl" ]; then PB="$ROOT/playbooks"; else PB="$ROOT/tests/pending/moderation"; fi
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+use_store
 # shellcheck source=tests/cli/walks.bash
 . "$ROOT/tests/cli/walks.bash"
 
@@ -144,5 +139,4 @@ check "ban timeout after 2 days: rejected in the name of timeout, not banned" \
 hv audit verify
 check "every hash chain verifies" status_is 0
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -1,30 +1,27 @@
 #!/usr/bin/env bash
-# Hostile input to hitlc: each case must end with a diagnostic (exit 1) or
-# success, never a crash, a sanitizer report or a hang.
+# tests/cli/pathological.sh — hostile input to hitlc: each case must end
+# with a diagnostic (exit 1) or success, never a crash, a sanitizer report or
+# a hang.
+#
+#   BINDIR=bin bash tests/cli/pathological.sh
 set -u
-HITLC=${BINDIR:-bin}/hitlc
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
 
-# case NAME EXPECTED-EXIT EXPECTED-STDERR-PHRASE (python3 writes $tmp/NAME.hitl)
-check() {
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+need "$HITLC" python3 timeout
+
+# hostile NAME EXPECTED-EXIT EXPECTED-STDERR-PHRASE (python3 writes NAME.hitl)
+hostile() {
   local name=$1 want=$2 phrase=$3
-  timeout 60 "$HITLC" --check "$tmp/$name.hitl" >/dev/null 2>"$tmp/$name.err"
+  timeout 60 "$HITLC" --check "$name.hitl" >/dev/null 2>"$name.err"
   local rc=$?
-  if [ "$rc" -ne "$want" ]; then
-    echo "not ok - $name: exit $rc, want $want"; head -5 "$tmp/$name.err"; fail=$((fail + 1)); return
-  fi
-  if grep -q -e 'Sanitizer' -e 'runtime error:' "$tmp/$name.err"; then
-    echo "not ok - $name: sanitizer report"; head -20 "$tmp/$name.err"; fail=$((fail + 1)); return
-  fi
-  if [ -n "$phrase" ] && ! grep -q -- "$phrase" "$tmp/$name.err"; then
-    echo "not ok - $name: stderr lacks '$phrase'"; head -5 "$tmp/$name.err"; fail=$((fail + 1)); return
-  fi
-  echo "ok - $name"; pass=$((pass + 1))
+  if [ "$rc" -ne "$want" ]; then not_ok "$name: exit $rc, want $want"; show "$name.err" 5
+  elif grep -q -e 'Sanitizer' -e 'runtime error:' "$name.err"; then not_ok "$name: sanitizer report"; show "$name.err" 20
+  elif [ -n "$phrase" ] && ! grep -q -- "$phrase" "$name.err"; then not_ok "$name: stderr lacks '$phrase'"; show "$name.err" 5
+  else ok "$name"; fi
 }
 
-python3 - "$tmp" <<'PY'
+python3 - "$TMP" <<'PY'
 import sys
 d = sys.argv[1]
 h = 'playbook p "hostile"\n'
@@ -48,21 +45,20 @@ w('empty', '')
 w('only_nl', '\n' * 100000)
 PY
 
-check brackets 1 "nested too deeply"
-check parens 1 "nested too deeply"
-check braces 1 "nested too deeply"
-check unary 1 "nested too deeply"
-check nots 1 "nested too deeply"
-check sum 1 "nested too deeply"
-check long_string 0 ""
-check long_comment 0 ""
-check long_name 0 ""
-check nul_bytes 1 "NUL byte"
-check bad_utf8 1 "invalid UTF-8"
-check interp_nest 1 "nested too deeply"
-check many_errors 1 "too many errors"
-check empty 1 "unexpected end of file"
-check only_nl 1 "unexpected end of file"
+hostile brackets 1 "nested too deeply"
+hostile parens 1 "nested too deeply"
+hostile braces 1 "nested too deeply"
+hostile unary 1 "nested too deeply"
+hostile nots 1 "nested too deeply"
+hostile sum 1 "nested too deeply"
+hostile long_string 0 ""
+hostile long_comment 0 ""
+hostile long_name 0 ""
+hostile nul_bytes 1 "NUL byte"
+hostile bad_utf8 1 "invalid UTF-8"
+hostile interp_nest 1 "nested too deeply"
+hostile many_errors 1 "too many errors"
+hostile empty 1 "unexpected end of file"
+hostile only_nl 1 "unexpected end of file"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

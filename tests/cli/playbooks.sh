@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The example playbooks in playbooks/ run end to end with their mock and
-# input files and give the results their mocks imply.
+# tests/cli/playbooks.sh — the example playbooks in playbooks/ run end to
+# end with their mock and input files and give the results their mocks imply.
+#
+#   BINDIR=bin bash tests/cli/playbooks.sh
 set -u
-HITLVM=${BINDIR:-bin}/hitlvm
-HITLC=${BINDIR:-bin}/hitlc
-cd "$(dirname "$0")/../.."
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+need "$HITLVM" "$HITLC" jq
+cd "$ROOT" || exit 1
 
 # expect NAME JQ-FILTER-THAT-MUST-BE-TRUE [EXIT-STATUS, default 0]
 expect() {
@@ -15,20 +16,20 @@ expect() {
   [ -f "playbooks/$name.input.json" ] && args+=(--input "@playbooks/$name.input.json")
   [ -f "playbooks/$name.mock.json" ] && args+=(--mock "playbooks/$name.mock.json")
   local out rc
-  out=$("$HITLVM" run "playbooks/$name.hitl" "${args[@]}" --json --store "$tmp/store.db" 2>"$tmp/err")
+  out=$("$HITLVM" run "playbooks/$name.hitl" "${args[@]}" --json --store "$TMP/store.db" 2>"$TMP/err")
   rc=$?
   if [ $rc -ne "$want" ]; then
-    echo "not ok - $name: exit $rc (want $want)"; cat "$tmp/err"; echo "$out"; fail=$((fail + 1)); return
+    not_ok "$name: exit $rc (want $want)"; cat "$TMP/err"; echo "$out"; return
   fi
   if ! echo "$out" | jq -e "$filter" >/dev/null; then
-    echo "not ok - $name: $filter is false for $out"; fail=$((fail + 1)); return
+    not_ok "$name: $filter is false for $out"; return
   fi
-  echo "ok - $name"; pass=$((pass + 1))
+  ok "$name"
 }
 
 for f in playbooks/*.hitl; do
-  if "$HITLC" --check "$f" 2>"$tmp/err"; then echo "ok - $f checks clean"; pass=$((pass + 1));
-  else echo "not ok - $f"; cat "$tmp/err"; fail=$((fail + 1)); fi
+  if "$HITLC" --check "$f" 2>"$TMP/err"; then ok "$f checks clean"
+  else not_ok "$f"; cat "$TMP/err"; fi
 done
 
 expect refund '.status == "completed" and .result == {"refunded": 120.5, "customer": "Ada Lovelace (A-1001)"}'
@@ -44,10 +45,9 @@ expect moderation '.status == "suspended" and ([.pending[].kind] | sort) == ["ap
 # warning from --check, and --explain --strict exits 0
 for name in deploy mass-email data-deletion moderation; do
   f=playbooks/$name.hitl
-  if "$HITLC" --check "$f" 2>"$tmp/err" && [ ! -s "$tmp/err" ] && "$HITLC" --explain --strict "$f" >/dev/null 2>>"$tmp/err"; then
-    echo "ok - $f: no warning, --explain --strict clean"; pass=$((pass + 1))
-  else echo "not ok - $f is not gated"; cat "$tmp/err"; fail=$((fail + 1)); fi
+  if "$HITLC" --check "$f" 2>"$TMP/err" && [ ! -s "$TMP/err" ] && "$HITLC" --explain --strict "$f" >/dev/null 2>>"$TMP/err"; then
+    ok "$f: no warning, --explain --strict clean"
+  else not_ok "$f is not gated"; cat "$TMP/err"; fi
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -7,9 +7,9 @@
 #   BINDIR=bin bash tests/cli/signatures.sh
 set -u
 
-TEST_NAME=signatures
-# shellcheck source=tests/cli/desk.bash
-. "$(dirname "$0")/desk.bash"
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+use_store
 sig_of()    { sqlite3 "$DB" "SELECT ifnull(signature, 'NULL') FROM verdicts WHERE item = $1"; }
 
 # ---- keygen ----------------------------------------------------------------------------
@@ -171,5 +171,4 @@ cp clean.db "$DB"; rm -f "$DB-wal" "$DB-shm"
 hv audit verify
 check "the restored store verifies" status_is 0
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

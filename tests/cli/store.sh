@@ -9,54 +9,10 @@
 #   BINDIR=bin bash tests/cli/store.sh
 set -u
 
-BIN="${BINDIR:-bin}"
-case $BIN in /*) ;; *) BIN="$PWD/$BIN" ;; esac   # the tests run elsewhere
-HITLVM="$BIN/hitlvm"
-for tool in "$HITLVM" jq sqlite3 sha256sum; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "not ok - $tool is missing"
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
-done
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hitlvm-store.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
-unset HITL_STORE
-DB="$TMP/store.db"
-
-passed=0
-failed=0
-ok()     { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() {
-  failed=$((failed + 1)); echo "not ok - $1"
-  [ -s err ] && sed 's/^/    # stderr: /' err | head -20
-  [ -s out ] && sed 's/^/    # stdout: /' out | head -20
-  return 0
-}
-
-# hv ARGS...: hitlvm on the test store, stdout in ./out, stderr in ./err, status in $rc
-hv() { "$HITLVM" "$@" --store "$DB" >out 2>err; rc=$?; }
-check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-status_is() { [ "$rc" -eq "$1" ]; }
-err_has()   { grep -qF -- "$1" err; }
-out_has()   { grep -qF -- "$1" out; }
-jq_is()     { [ "$(jq -c "$1" out 2>/dev/null)" = "$2" ]; }
-jq_true()   { jq -e "$1" out >/dev/null 2>&1; }
-jq_any()    { jq -se "any(.[]; $1)" out >/dev/null 2>&1; }   # some line of JSON lines
-dump()      { sqlite3 "$DB" .dump; }
-
-# refused NAME ARGS...: exit 2, a message, nothing on stdout, the store unchanged
-refused() {
-  local name=$1; shift
-  local before after
-  before=$(dump)
-  hv "$@"
-  after=$(dump)
-  if [ "$rc" -eq 2 ] && [ -s err ] && [ ! -s out ] && [ "$before" = "$after" ]; then ok "$name"
-  else not_ok "$name (status $rc, store $([ "$before" = "$after" ] && echo same || echo changed))"; fi
-}
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+use_store --option
+need sha256sum
 
 # ---- playbooks ---------------------------------------------------------------
 cat >desk.hitl <<'EOF'
@@ -129,25 +85,25 @@ hv show "$ITEM"
 check "show, human" eval 'status_is 0 && out_has "amount: 120.5" && out_has "editable: amount" && out_has "$DIGEST"'
 
 # ---- refusals: exit 2, the store as it was ---------------------------------------------
-refused "refused: wrong digest" resume "$ITEM" approve --as bob --digest 0000000000000000000000000000000000000000000000000000000000000000
+refused "refused: wrong digest" "" resume "$ITEM" approve --as bob --digest 0000000000000000000000000000000000000000000000000000000000000000
 check "  says digest mismatch" err_has "digest mismatch"
-refused "refused: the starter deciding" resume "$ITEM" approve --as alice
+refused "refused: the starter deciding" "" resume "$ITEM" approve --as alice
 check "  says who started it" err_has "alice started instance"
-refused "refused: unknown item" resume 999999 approve --as bob
+refused "refused: unknown item" "" resume 999999 approve --as bob
 check "  says unknown item" err_has "unknown item 999999"
-refused "refused: item not a number" resume abc approve --as bob
-refused "refused: modify without --set" resume "$ITEM" modify --as bob
-refused "refused: --set without modify" resume "$ITEM" approve --as bob --set amount=1.0
-refused "refused: a verdict not allowed" resume "$ITEM" maybe --as bob
-refused "refused: a non-editable name" resume "$ITEM" modify --as bob --set 'customer="Bob"'
-refused "refused: a badly typed edit" resume "$ITEM" modify --as bob --set 'amount="lots"'
-refused "refused: malformed --set JSON" resume "$ITEM" modify --as bob --set 'amount=12..'
-refused "refused: show of an unknown item" show 424242
-refused "refused: log of an unknown instance" log 0123456789abcdef
-refused "refused: a bad --status" instances --status sleeping
-refused "refused: a bad --now" expire --now yesterday
-refused "refused: run with malformed input" run desk.hitl --input '{"amount":' --as alice
-refused "refused: run with input of the wrong type" run desk.hitl --input '{"amount": "x", "customer": "Ada"}'
+refused "refused: item not a number" "" resume abc approve --as bob
+refused "refused: modify without --set" "" resume "$ITEM" modify --as bob
+refused "refused: --set without modify" "" resume "$ITEM" approve --as bob --set amount=1.0
+refused "refused: a verdict not allowed" "" resume "$ITEM" maybe --as bob
+refused "refused: a non-editable name" "" resume "$ITEM" modify --as bob --set 'customer="Bob"'
+refused "refused: a badly typed edit" "" resume "$ITEM" modify --as bob --set 'amount="lots"'
+refused "refused: malformed --set JSON" "" resume "$ITEM" modify --as bob --set 'amount=12..'
+refused "refused: show of an unknown item" "" show 424242
+refused "refused: log of an unknown instance" "" log 0123456789abcdef
+refused "refused: a bad --status" "" instances --status sleeping
+refused "refused: a bad --now" "" expire --now yesterday
+refused "refused: run with malformed input" "" run desk.hitl --input '{"amount":' --as alice
+refused "refused: run with input of the wrong type" "" run desk.hitl --input '{"amount": "x", "customer": "Ada"}'
 hv show "$ITEM" --json
 check "after the refusals the item is still open and pending" eval 'hv pending --json; jq_is "[.[].id]" "[$ITEM]"'
 
@@ -155,7 +111,7 @@ check "after the refusals the item is still open and pending" eval 'hv pending -
 hv resume "$ITEM" modify --set amount=99.5 --reason "partial refund" --digest "$DIGEST" --as bob --json
 check "resume modify: completed, exit 0" eval 'status_is 0 && jq_is .status "\"completed\""'
 check "resume modify: the edit applied, the mock's later results used" jq_is .result '{"amount":99.5,"a":10,"b":20}'
-refused "refused: a second verdict" resume "$ITEM" approve --as carol
+refused "refused: a second verdict" "" resume "$ITEM" approve --as carol
 check "  says already decided" err_has "already decided"
 hv show "$ITEM" --json
 check "the decided item is still shown" jq_is .id "$ITEM"
@@ -225,7 +181,7 @@ check "  the verdict by timeout" eval 'jq -se "any(.[]; .kind == \"verdict\" and
 start
 hv expire --now $((now + 999999)) --json
 check "expire: an item without a timeout waits for ever" jq_is '.' '[]'
-refused "refused: resume of an expired item" resume "$GITEM" approve --as bob
+refused "refused: resume of an expired item" "" resume "$GITEM" approve --as bob
 
 # ---- the store's location ----------------------------------------------------------------------------
 mkdir home && cd home || exit 1
@@ -263,5 +219,4 @@ hv resume "$PITEM" modify --set 'result="paid"' --as bob --json
 check "  modify result=VALUE: the call happened, no second call" \
   eval 'status_is 0 && jq_is .result "\"paid\"" && [ "$(wc -l <"$TMP/witness")" -eq 1 ]'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

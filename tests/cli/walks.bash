@@ -1,11 +1,11 @@
 # tests/cli/walks.bash — helpers for walking a playbook of $PB (default
 # playbooks/) through its items: run it, decide its items, and look at its
 # log, its items and the calls it really made (the witness file).  Source it
-# after desk.bash (which it needs: hv, check, out, err).  Not a test itself
-# (the Makefile runs tests/cli/*.sh); tests/cli/walks.sh uses it, and so
-# does the moderation walk waiting in tests/pending/moderation/.
+# after lib.bash and its use_store (it needs hv, check, out, err and the
+# store).  Not a test itself (the Makefile runs tests/cli/*.sh);
+# tests/cli/walks.sh and tests/cli/moderation.sh use it.
 
-PB=${PB:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/playbooks}
+PB=${PB:-$ROOT/playbooks}
 export HITL_WITNESS="$TMP/witness"
 : >"$HITL_WITNESS"
 

@@ -16,10 +16,9 @@
 #   BINDIR=bin bash tests/cli/walks.sh
 set -u
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TEST_NAME=walks
-# shellcheck source=tests/cli/desk.bash
-. "$ROOT/tests/cli/desk.bash"
+# shellcheck source=tests/cli/lib.bash
+. "$(dirname "$0")/lib.bash"
+use_store
 # shellcheck source=tests/cli/walks.bash
 . "$ROOT/tests/cli/walks.bash"
 
@@ -454,5 +453,4 @@ check "after the walks no item is left open" jq_is 'length' 0
 hv audit verify
 check "after the walks every hash chain verifies" status_is 0
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -28,38 +28,19 @@
 # witnessed twice.  Then every open item is decided (no kills) and each
 # completed instance must have made each irreversible call exactly once.
 set -u
-BINDIR=${BINDIR:-bin}
-HITLVM=$(cd "$BINDIR" && pwd)/hitlvm
-HITLC=$(cd "$BINDIR" && pwd)/hitlc
-# the repository: the first folder above this script with a Makefile and tests/crash
-cd "$(dirname "$0")" && until [ -f Makefile ] && [ -d tests/crash ]; do
-  [ "$PWD" != / ] || { echo "$0: not inside the repository" >&2; exit 2; }
-  cd ..
-done
+# shellcheck source=tests/crash/lib.bash
+. "$(dirname "$0")/lib.bash"
 HERE=tests/crash
 CYCLES=${CRASH_CYCLES:-500}
 SEED=${CRASH_SEED:-1}
 MAX_MS=${CRASH_MAX_MS:-20}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hitl-crash.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
 [ -n "${CRASH_KEEP:-}" ] && trap 'echo "kept $tmp (trace: the commands run, with their exit status)"' EXIT
 
-export HITL_STORE="$tmp/store.db"
-export HITL_WITNESS="$tmp/witness"
+use_witness
 export HITL_ACTION_DELAY_US=${CRASH_DELAY_US:-8000}
-: >"$HITL_WITNESS"
 : >"$tmp/acks"          # INSTANCE ITEM VERDICT of every acknowledged verdict
 : >"$tmp/err"
 RANDOM=$SEED
-
-pass=0 fail=0
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-not_ok() { echo "not ok - $*"; fail=$((fail + 1)); }
-finish() {
-  echo "$pass passed, $fail failed"
-  [ "$fail" -eq 0 ]
-  exit
-}
 
 "$HITLC" "$HERE/transfer.hitl" -o "$tmp/transfer.hbc" || { not_ok "hitlc transfer.hitl"; finish; }
 MOCK="$HERE/transfer.mock.json"

@@ -11,18 +11,9 @@
 # item digests removed too: a digest covers the instance id, which is random
 # by design (TOOLS.md §2), so it differs whenever the id does.
 set -u
-BINDIR=${BINDIR:-bin}
-HITLVM=$(cd "$BINDIR" && pwd)/hitlvm
-# the repository: the first folder above this script with a Makefile and tests/crash
-cd "$(dirname "$0")" && until [ -f Makefile ] && [ -d tests/crash ]; do
-  [ "$PWD" != / ] || { echo "$0: not inside the repository" >&2; exit 2; }
-  cd ..
-done
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hitl-determinism.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-unset HITL_WITNESS HITL_ACTION_DELAY_US
+# shellcheck source=tests/crash/lib.bash
+. "$(dirname "$0")/lib.bash"
 
-pass=0 fail=0
 NORM='walk(if type == "object" then del(.at, .digest, .instance) else . end)'
 
 # play STORE PLAYBOOK INPUT MOCK VERDICT... — run, then give each verdict in
@@ -51,18 +42,18 @@ same() {
   rm -f "$tmp"/a.db* "$tmp"/b.db*
   a=$(play "$tmp/a.db" "$@") && b=$(play "$tmp/b.db" "$@")
   if [ -z "$a" ] || [ -z "$b" ]; then
-    echo "not ok - $name: could not play it through"; cat "$tmp/err"; fail=$((fail + 1)); return
+    not_ok "$name: could not play it through"; cat "$tmp/err"; return
   fi
   "$HITLVM" log "$a" --json --store "$tmp/a.db" | jq -c "$NORM" >"$tmp/a.log"
   "$HITLVM" log "$b" --json --store "$tmp/b.db" | jq -c "$NORM" >"$tmp/b.log"
   local n
   n=$(wc -l <"$tmp/a.log")
   if [ "$n" -lt 3 ]; then
-    echo "not ok - $name: only $n events logged"; fail=$((fail + 1))
+    not_ok "$name: only $n events logged"
   elif diff -u "$tmp/a.log" "$tmp/b.log" >"$tmp/diff"; then
-    echo "ok - $name: $n events, the same twice"; pass=$((pass + 1))
+    ok "$name: $n events, the same twice"
   else
-    echo "not ok - $name: the logs differ"; head -n 30 "$tmp/diff"; fail=$((fail + 1))
+    not_ok "$name: the logs differ"; head -n 30 "$tmp/diff"
   fi
 }
 
@@ -72,5 +63,4 @@ same "transfer, rejected at the second checkpoint" tests/crash/transfer.hitl '{"
   tests/crash/transfer.mock.json approve reject
 same "refund demo, amount modified" playbooks/refund-demo.hitl @playbooks/refund-demo.input.json \
   playbooks/refund-demo.mock.json 'modify amount=99.5'
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -10,25 +10,11 @@
 # starts two `hitlvm resume ITEM approve` processes that each spin until a
 # file appears; the file is created once both are spinning.
 set -u
-BINDIR=${BINDIR:-bin}
-HITLVM=$(cd "$BINDIR" && pwd)/hitlvm
-HITLC=$(cd "$BINDIR" && pwd)/hitlc
-# the repository: the first folder above this script with a Makefile and tests/crash
-cd "$(dirname "$0")" && until [ -f Makefile ] && [ -d tests/crash ]; do
-  [ "$PWD" != / ] || { echo "$0: not inside the repository" >&2; exit 2; }
-  cd ..
-done
+# shellcheck source=tests/crash/lib.bash
+. "$(dirname "$0")/lib.bash"
 ROUNDS=${RACE_ROUNDS:-100}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hitl-race.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-export HITL_STORE="$tmp/store.db"
-unset HITL_WITNESS HITL_ACTION_DELAY_US
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-not_ok() { echo "not ok - $*"; fail=$((fail + 1)); }
-
-"$HITLC" tests/crash/transfer.hitl -o "$tmp/transfer.hbc" || { echo "not ok - hitlc"; echo "0 passed, 1 failed"; exit 1; }
+"$HITLC" tests/crash/transfer.hitl -o "$tmp/transfer.hbc" || { not_ok "hitlc"; finish; }
 wins=0 losses=0
 for ((round = 1; round <= ROUNDS; round++)); do
   rc=0
@@ -80,5 +66,4 @@ for ((round = 1; round <= ROUNDS; round++)); do
   if [ "$n" = 1 ]; then ok; else not_ok "round $round: $n verdict events for item $item in the log of $inst"; fi
 done
 echo "race: $ROUNDS rounds, $wins with exactly one winner"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

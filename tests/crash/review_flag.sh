@@ -9,23 +9,9 @@
 #
 #   BINDIR=bin bash tests/crash/review_flag.sh   (make test-crash runs it)
 set -u
-BINDIR=${BINDIR:-bin}
-HITLVM=$(cd "$BINDIR" && pwd)/hitlvm
-cd "$(dirname "$0")" && until [ -f Makefile ] && [ -d tests/crash ]; do
-  [ "$PWD" != / ] || { echo "$0: not inside the repository" >&2; exit 2; }
-  cd ..
-done
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hitl-review-flag.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-export HITL_STORE="$tmp/store.db"
-export HITL_WITNESS="$tmp/witness"
-: >"$HITL_WITNESS"
-pass=0 fail=0
-check() {   # check WHAT CONDITION...
-  local what=$1
-  shift
-  if "$@"; then echo "ok - $what"; pass=$((pass + 1)); else echo "not ok - $what"; fail=$((fail + 1)); fi
-}
+# shellcheck source=tests/crash/lib.bash
+. "$(dirname "$0")/lib.bash"
+use_witness
 witnessed() { grep -c " $1 " "$HITL_WITNESS"; }
 events() { "$HITLVM" log "$1" --json | jq -s -c "$2"; }
 
@@ -48,21 +34,6 @@ return "closed"
 EOF2
 echo '{"send": true, "refund": true}' >"$tmp/reply.mock.json"
 
-# kill_after N CMD... — run CMD with each mocked call sleeping 30 s; once the
-# witness file has N lines, kill -9 it
-kill_after() {
-  local n=$1
-  shift
-  HITL_ACTION_DELAY_US=30000000 "$@" >/dev/null 2>>"$tmp/err" &
-  local pid=$! i
-  for ((i = 0; i < 1000; i++)); do
-    [ "$(wc -l <"$HITL_WITNESS")" -ge "$n" ] && break
-    sleep 0.01
-  done
-  kill -9 "$pid" 2>/dev/null
-  { wait "$pid"; } 2>/dev/null
-}
-
 out=$("$HITLVM" run "$tmp/reply.hitl" --mock "$tmp/reply.mock.json" --as agent --json)
 inst=$(jq -r .instance <<<"$out")
 r1=$(jq -r '[.pending[] | select(.kind == "review")][0].id' <<<"$out")
@@ -71,9 +42,8 @@ ap=$(jq -r '[.pending[] | select(.kind == "approval")][0].id' <<<"$out")
 check "the run stops at its checkpoint with two reviews open" [ "$(jq -r .status <<<"$out")" = suspended ]
 
 # ---- 1. a reversible correction killed after it was sent ---------------------
-next() { echo $(( $(wc -l <"$HITL_WITNESS") + 1 )); }
 stored_status() { sqlite3 "$HITL_STORE" "select status from instances where id = '$1'"; }
-kill_after "$(next)" "$HITLVM" resume "$r1" flag --reason "too curt" --as sam
+kill_after_call "$HITLVM" resume "$r1" flag --reason "too curt" --as sam
 check "killed mid-flag: the instance was left running" [ "$(stored_status "$inst")" = running ]
 "$HITLVM" pending --json >"$tmp/pending" 2>>"$tmp/err"   # recovers it
 check "recovered: the instance is suspended at its checkpoint again" \
@@ -85,7 +55,7 @@ check "recovered: the correction's action event is logged" \
   [ "$(events "$inst" '[.[] | select(.kind == "action" and .args.text == "sorry: too curt")] | length')" = 1 ]
 
 # ---- 2. an irreversible call of a flag block killed after it happened --------
-kill_after "$(next)" "$HITLVM" resume "$r2" flag --reason "wrong customer" --as sam
+kill_after_call "$HITLVM" resume "$r2" flag --reason "wrong customer" --as sam
 check "killed mid-refund: the instance was left running" [ "$(stored_status "$inst")" = running ]
 "$HITLVM" pending --json >"$tmp/pending" 2>>"$tmp/err"
 check "the refund was made once, never again by recovery" [ "$(witnessed refund)" = 1 ]
@@ -96,5 +66,4 @@ check "... with an alert naming the flag block" \
 check "... and its approval item is cancelled" \
   [ "$("$HITLVM" show "$ap" --json | jq -r .status)" = cancelled ]
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -4,21 +4,7 @@
  * end, whether the body is suspended or ended, also after a snapshot; a
  * routed review's flag calls the undo; an error in a flag block fails the
  * instance; an error leaving a review block still opens its item. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "compiler/compile.h"
-#include "vm/bytecode.h"
-#include "vm/mem.h"
-#include "vm/sha256.h"
-#include "vm/vm.h"
+#include "vmtest.h"
 
 /* every call returns {"ok": ARGS}; the calls and events are recorded */
 typedef struct Log {
@@ -52,48 +38,21 @@ static void on_event(void *user, const char *kind, const char *fields) {
   }
 }
 
-static Module *compile(const char *src) {
-  Diags d;
-  diag_init(&d, "t.hitl", src, strlen(src));
-  Module *m = cp_compile("t.hitl", src, strlen(src), &d);
-  if (!m || d.errors) diag_print(&d, stderr, false);
-  diag_free(&d);
-  assert_non_null(m);
-  return m;
-}
-
-static void hash_of(const Module *m, uint8_t out[32]) {
-  uint8_t *bytes;
-  size_t len;
-  assert_true(bc_write(m, &bytes, &len));
-  hitl_sha256(out, bytes, len);
-  mem_free(bytes, len);
+/* the host: every call and every event of interest into log */
+static Host host(Log *log) {
+  return (Host){.actions = binding, .actions_user = log, .events = on_event, .events_user = log};
 }
 
 static VM *start(const Module *m, Log *log) {
-  VM *vm = vm_new(m, NULL);
-  assert_non_null(vm);
-  vm_bind_actions(vm, binding, log);
-  vm_set_events(vm, on_event, log);
-  char err[256];
-  assert_true(vm_set_input_json(vm, "{}", err, sizeof err));
-  return vm;
+  Host h = host(log);
+  return start_vm(m, &h, "{}");
 }
 
 static VM *reload(const Module *m, VM *vm, Log *log) {
-  uint8_t hash[32], *snap;
-  size_t len;
+  uint8_t hash[32];
   hash_of(m, hash);
-  assert_true(vm_snapshot(vm, hash, &snap, &len));
-  char err[256] = "";
-  VM *r = vm_restore(m, hash, snap, len, NULL, err, sizeof err);
-  if (!r) fprintf(stderr, "restore: %s\n", err);
-  assert_non_null(r);
-  vm_bind_actions(r, binding, log);
-  vm_set_events(r, on_event, log);
-  mem_free(snap, len);
-  vm_free(vm);
-  return r;
+  Host h = host(log);
+  return reload_vm(m, hash, vm, &h);
 }
 
 /* name every new review with ids from *next */
@@ -265,6 +224,61 @@ static void test_an_error_leaving_the_block_opens_its_item(void **state) {
   bc_free(m);
 }
 
+/* every byte of snapshots holding review blocks, open reviews and an ended
+ * body flipped, the checksum made right again: refused, or a VM whose
+ * reviews can be decided and run without a crash or a leak */
+static int flip_all(const Module *m, VM *vm) {
+  int accepted = 0;
+  uint8_t hash[32], *snap;
+  size_t len;
+  hash_of(m, hash);
+  assert_true(vm_snapshot(vm, hash, &snap, &len));
+  uint8_t *copy = malloc(len);
+  assert_non_null(copy);
+  char err[256];
+  Log log = {0};
+  for (size_t i = 72; i < len; i++) {
+    for (int mask = 0; mask < 2; mask++) {
+      memcpy(copy, snap, len);
+      copy[i] ^= mask ? 0x01 : 0xff;
+      hitl_sha256(copy + 40, copy + 72, len - 72);
+      VM *r = vm_restore(m, hash, copy, len, NULL, err, sizeof err);
+      if (!r) continue;
+      accepted++;
+      log.len = 0;
+      vm_bind_actions(r, binding, &log);
+      for (int64_t item = 1; item <= 3; item++) vm_review_verdict(r, item, FLAG, err, sizeof err);
+      vm_run(r);
+      vm_free(r);
+    }
+  }
+  free(copy);
+  mem_free(snap, len);
+  return accepted;
+}
+
+static void test_hostile_review_snapshots(void **state) {
+  (void)state;
+  Log log = {0};
+  Module *m = compile(REPLY);   /* suspended, one review open */
+  VM *vm = start(m, &log);
+  assert_int_equal(vm_run(vm), VM_SUSPENDED);
+  int64_t next = 1;
+  assign_all(vm, &next);
+  /* some damage is harmless (a different string, a different item id) */
+  assert_true(flip_all(m, vm) > 0);
+  vm_free(vm);
+  bc_free(m);
+  m = compile(ENDS);             /* ended, two reviews open (one routed) */
+  vm = start(m, &log);
+  assert_int_equal(vm_run(vm), VM_COMPLETED);
+  next = 1;
+  assign_all(vm, &next);
+  assert_true(flip_all(m, vm) > 0);
+  vm_free(vm);
+  bc_free(m);
+}
+
 static void test_flag_blocks_cannot_wait(void **state) {
   (void)state;
   const char *src = "playbook w \"\"\n"
@@ -285,6 +299,7 @@ int main(void) {
       cmocka_unit_test(test_a_failing_flag_block_fails_the_instance),
       cmocka_unit_test(test_an_error_leaving_the_block_opens_its_item),
       cmocka_unit_test(test_flag_blocks_cannot_wait),
+      cmocka_unit_test(test_hostile_review_snapshots),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

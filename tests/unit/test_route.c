@@ -6,20 +6,7 @@
  * action), a condition that raises fails closed on every call, not only the
  * first, and a call at the depth limit still fails closed; with and without
  * a collection at every allocation. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "compiler/compile.h"
-#include "vm/bytecode.h"
-#include "vm/mem.h"
-#include "vm/vm.h"
+#include "vmtest.h"
 
 static int one_binding(void *user, const char *action, const char *args, char **result) {
   (void)user, (void)action, (void)args;
@@ -33,25 +20,10 @@ static void count_alerts(void *user, const char *kind, const char *fields) {
   if (strcmp(kind, "alert") == 0) ++*(int *)user;
 }
 
-static Module *compile(const char *src) {
-  Diags d;
-  diag_init(&d, "t.hitl", src, strlen(src));
-  Module *m = cp_compile("t.hitl", src, strlen(src), &d);
-  if (!m) diag_print(&d, stderr, false);
-  diag_free(&d);
-  assert_non_null(m);
-  return m;
-}
-
 static VM *start(const Module *m, uint32_t max_depth, bool stress, int *alerts) {
-  VM *vm = vm_new(m, &(VmLimits){.max_depth = max_depth});
-  assert_non_null(vm);
-  vm_bind_actions(vm, one_binding, NULL);
-  vm_set_events(vm, count_alerts, alerts);
-  vm_gc_stress(vm, stress);
-  char err[256];
-  assert_true(vm_set_input_json(vm, "{}", err, sizeof err));
-  return vm;
+  Host h = {.actions = one_binding, .events = count_alerts, .events_user = alerts,
+            .limits = &(VmLimits){.max_depth = max_depth}, .stress = stress};
+  return start_vm(m, &h, "{}");
 }
 
 static void approve(VM *vm) {

@@ -3,21 +3,7 @@
  * exactly like the original given the same verdict; verdicts are checked
  * before anything changes; digests follow LANGUAGE.md §7; corrupt, foreign
  * or truncated snapshots are refused without a crash or a leak. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "compiler/compile.h"
-#include "vm/bytecode.h"
-#include "vm/mem.h"
-#include "vm/sha256.h"
-#include "vm/vm.h"
+#include "vmtest.h"
 
 /* A playbook that suspends deep inside: a checkpoint in a fn, in a try, in a
  * step, in a loop, with shared and cyclic structures alive on the stack. */
@@ -61,47 +47,10 @@ static int pay_binding(void *user, const char *action, const char *args, char **
   return 0;
 }
 
-static Module *compile(const char *src) {
-  Diags d;
-  diag_init(&d, "t.hitl", src, strlen(src));
-  Module *m = cp_compile("t.hitl", src, strlen(src), &d);
-  if (!m) diag_print(&d, stderr, false);
-  diag_free(&d);
-  assert_non_null(m);
-  return m;
-}
+static const Host PAY = {.actions = pay_binding};
 
-static void hash_of(const Module *m, uint8_t out[32]) {
-  uint8_t *bytes;
-  size_t len;
-  assert_true(bc_write(m, &bytes, &len));
-  hitl_sha256(out, bytes, len);
-  mem_free(bytes, len);
-}
-
-static VM *start(const Module *m, const char *input) {
-  VM *vm = vm_new(m, NULL);
-  assert_non_null(vm);
-  vm_bind_actions(vm, pay_binding, NULL);
-  char err[256];
-  assert_true(vm_set_input_json(vm, input, err, sizeof err));
-  return vm;
-}
-
-/* snapshot vm and restore it as a fresh VM, as another process would */
-static VM *reload(const Module *m, const uint8_t hash[32], VM *vm) {
-  uint8_t *snap;
-  size_t len;
-  assert_true(vm_snapshot(vm, hash, &snap, &len));
-  char err[256] = "";
-  VM *r = vm_restore(m, hash, snap, len, NULL, err, sizeof err);
-  if (!r) fprintf(stderr, "restore: %s\n", err);
-  assert_non_null(r);
-  vm_bind_actions(r, pay_binding, NULL);
-  mem_free(snap, len);
-  vm_free(vm);
-  return r;
-}
+static VM *start(const Module *m, const char *input) { return start_vm(m, &PAY, input); }
+static VM *reload(const Module *m, const uint8_t hash[32], VM *vm) { return reload_vm(m, hash, vm, &PAY); }
 
 static const char *const VERDICTS[] = {
     "{\"kind\":\"approve\",\"reviewers\":[\"ann\"],\"reason\":null,\"edits\":{},\"at\":\"2026-11-28T14:00:00Z\"}",
@@ -137,16 +86,34 @@ static void test_restored_vm_ends_like_the_original(void **state) {
   bc_free(m);
 }
 
+/* DEEP run to its first checkpoint: the program, its hash, the VM and a
+ * snapshot of it there */
+typedef struct Deep {
+  Module *m;
+  uint8_t hash[32];
+  VM *vm;
+  uint8_t *snap;
+  size_t len;
+} Deep;
+
+static Deep deep_suspended(void) {
+  Deep d = {.m = compile(DEEP)};
+  hash_of(d.m, d.hash);
+  d.vm = start(d.m, "{\"amount\": 1.0}");
+  assert_int_equal(vm_run(d.vm), VM_SUSPENDED);
+  assert_true(vm_snapshot(d.vm, d.hash, &d.snap, &d.len));
+  return d;
+}
+
+static void deep_free(Deep *d) {
+  mem_free(d->snap, d->len);
+  vm_free(d->vm);
+  bc_free(d->m);
+}
+
 static void test_refused_verdicts_change_nothing(void **state) {
   (void)state;
-  Module *m = compile(DEEP);
-  uint8_t hash[32];
-  hash_of(m, hash);
-  VM *vm = start(m, "{\"amount\": 1.0}");
-  assert_int_equal(vm_run(vm), VM_SUSPENDED);
-  uint8_t *before;
-  size_t blen;
-  assert_true(vm_snapshot(vm, hash, &before, &blen));
+  Deep d = deep_suspended();
   static const struct { const char *verdict, *phrase; } bad[] = {
       {"not json", "not valid JSON"},
       {"[1]", "JSON object"},
@@ -158,18 +125,16 @@ static void test_refused_verdicts_change_nothing(void **state) {
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char err[256] = "";
-    assert_false(vm_resume(vm, bad[i].verdict, err, sizeof err));
+    assert_false(vm_resume(d.vm, bad[i].verdict, err, sizeof err));
     if (!strstr(err, bad[i].phrase)) fail_msg("verdict %s: '%s' lacks '%s'", bad[i].verdict, err, bad[i].phrase);
     uint8_t *after;
     size_t alen;
-    assert_true(vm_snapshot(vm, hash, &after, &alen));
-    assert_int_equal(alen, blen);
-    assert_memory_equal(after, before, blen);
+    assert_true(vm_snapshot(d.vm, d.hash, &after, &alen));
+    assert_int_equal(alen, d.len);
+    assert_memory_equal(after, d.snap, d.len);
     mem_free(after, alen);
   }
-  mem_free(before, blen);
-  vm_free(vm);
-  bc_free(m);
+  deep_free(&d);
 }
 
 static void test_reject_raises_or_runs_the_block(void **state) {
@@ -218,16 +183,13 @@ static void test_digest_is_sha256_of_canonical_json(void **state) {
 
 static void test_bad_snapshots_are_refused(void **state) {
   (void)state;
-  Module *m = compile(DEEP);
-  uint8_t hash[32], other[32];
-  hash_of(m, hash);
+  Deep d = deep_suspended();
+  const Module *m = d.m;
+  const uint8_t *hash = d.hash, *snap = d.snap;
+  size_t len = d.len;
+  uint8_t other[32];
   memcpy(other, hash, 32);
   other[0] ^= 1;
-  VM *vm = start(m, "{\"amount\": 1.0}");
-  assert_int_equal(vm_run(vm), VM_SUSPENDED);
-  uint8_t *snap;
-  size_t len;
-  assert_true(vm_snapshot(vm, hash, &snap, &len));
   char err[256];
   assert_null(vm_restore(m, other, snap, len, NULL, err, sizeof err));
   assert_non_null(strstr(err, "another program"));
@@ -259,34 +221,23 @@ static void test_bad_snapshots_are_refused(void **state) {
     }
   }
   free(copy);
-  mem_free(snap, len);
-  vm_free(vm);
-  bc_free(m);
+  deep_free(&d);
 }
 
 static void test_restore_survives_failing_allocations(void **state) {
   (void)state;
-  Module *m = compile(DEEP);
-  uint8_t hash[32];
-  hash_of(m, hash);
-  VM *vm = start(m, "{\"amount\": 1.0}");
-  assert_int_equal(vm_run(vm), VM_SUSPENDED);
-  uint8_t *snap;
-  size_t len;
-  assert_true(vm_snapshot(vm, hash, &snap, &len));
+  Deep d = deep_suspended();
   char err[256];
   for (long n = 1; n < 5000; n++) {
     mem_fail_after(n);
-    VM *r = vm_restore(m, hash, snap, len, NULL, err, sizeof err);
+    VM *r = vm_restore(d.m, d.hash, d.snap, d.len, NULL, err, sizeof err);
     mem_fail_after(0);
     if (r) {
       vm_free(r);
       break;
     }
   }
-  mem_free(snap, len);
-  vm_free(vm);
-  bc_free(m);
+  deep_free(&d);
 }
 
 /* a binding that reports the first call in doubt, then answers calls */
@@ -336,14 +287,7 @@ static void test_action_in_doubt(void **state) {
     char err[256];
     assert_false(vm_resume(vm, "{\"kind\":\"modify\",\"edits\":{\"result\":\"s\"}}", err, sizeof err));
     assert_true(vm_resume(vm, cases[i].verdict, err, sizeof err));
-    VmStatus st = vm_run(vm);
-    if (cases[i].result) {
-      assert_int_equal(st, VM_COMPLETED);
-      assert_string_equal(vm_result_json(vm), cases[i].result);
-    } else {
-      assert_int_equal(st, VM_FAILED);
-      assert_string_equal(vm_error_kind(vm), "rejected");
-    }
+    ends_with(vm, cases[i].result);
     assert_int_equal(d.saw_retry, i == 0);
     vm_free(vm);
   }
@@ -393,15 +337,8 @@ static void test_approve_route(void **state) {
     assert_false(vm_resume(vm, "{\"kind\":\"modify\",\"edits\":{\"order\":\"B\"}}", err, sizeof err));
     assert_non_null(strstr(err, "not an editable argument"));
     assert_true(vm_resume(vm, cases[i].verdict, err, sizeof err));
-    VmStatus st = vm_run(vm);
-    if (cases[i].result) {
-      assert_int_equal(st, VM_COMPLETED);
-      assert_string_equal(vm_result_json(vm), cases[i].result);
-    } else {
-      assert_int_equal(st, VM_FAILED);
-      assert_string_equal(vm_error_kind(vm), "rejected");
-      assert_non_null(strstr(vm_error_json(vm), "too much"));
-    }
+    ends_with(vm, cases[i].result);
+    if (!cases[i].result) assert_non_null(strstr(vm_error_json(vm), "too much"));
     vm_free(vm);
   }
   bc_free(m);

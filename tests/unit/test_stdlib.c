@@ -9,6 +9,21 @@
 #define I(x) v_int(x)
 #define F(x) v_float(x)
 
+/* a two-argument built-in that answers true or false: name(a, b), the
+ * arguments as JSON text */
+typedef struct Predicate {
+  const char *name, *a, *b;
+  bool want;
+} Predicate;
+
+static void expect_predicates(const Predicate *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    Value r = call(p[i].name, 2, J(p[i].a), J(p[i].b));
+    if (r.t != V_BOOL || r.u.b != p[i].want)
+      fail_msg("%s(%s, %s) gave %s", p[i].name, p[i].a, p[i].b, to_json(r, false));
+  }
+}
+
 static void test_table(void **state) {
   (void)state;
   for (int i = 0; i < BI__COUNT; i++) assert_non_null(bi_table[i]);
@@ -97,14 +112,17 @@ static void test_maps(void **state) {
 
 static void test_contains(void **state) {
   (void)state;
-  assert_true(call("contains", 2, J("[1, \"a\", [2]]"), F(1.0)).u.b);
-  assert_true(call("contains", 2, J("[1, \"a\", [2]]"), J("[2.0]")).u.b);
-  assert_false(call("contains", 2, J("[1, \"a\"]"), S("b")).u.b);
-  assert_true(call("contains", 2, J("{\"k\": 1}"), S("k")).u.b);
-  assert_false(call("contains", 2, J("{\"k\": 1}"), S("v")).u.b);
-  assert_true(call("contains", 2, S("h\xc3\xa9llo"), S("\xc3\xa9l")).u.b);
-  assert_true(call("contains", 2, S("abc"), S("")).u.b);
-  assert_false(call("contains", 2, S("abc"), S("abcd")).u.b);
+  static const Predicate cases[] = {
+      {"contains", "[1, \"a\", [2]]", "1.0", true},
+      {"contains", "[1, \"a\", [2]]", "[2.0]", true},
+      {"contains", "[1, \"a\"]", "\"b\"", false},
+      {"contains", "{\"k\": 1}", "\"k\"", true},
+      {"contains", "{\"k\": 1}", "\"v\"", false},
+      {"contains", "\"h\xc3\xa9llo\"", "\"\xc3\xa9l\"", true},
+      {"contains", "\"abc\"", "\"\"", true},
+      {"contains", "\"abc\"", "\"abcd\"", false},
+  };
+  expect_predicates(cases, sizeof cases / sizeof cases[0]);
   call_err("type", "", "contains", 2, S("abc"), I(1));
   call_err("type", "", "contains", 2, J("{}"), I(1));
   call_err("type", "", "contains", 2, I(1), I(1));
@@ -208,12 +226,15 @@ static void test_case_trim(void **state) {
 
 static void test_starts_ends_replace(void **state) {
   (void)state;
-  assert_true(call("starts_with", 2, S("hello"), S("he")).u.b);
-  assert_true(call("starts_with", 2, S("hello"), S("")).u.b);
-  assert_false(call("starts_with", 2, S("he"), S("hello")).u.b);
-  assert_true(call("ends_with", 2, S("hello"), S("llo")).u.b);
-  assert_false(call("ends_with", 2, S("hello"), S("hel")).u.b);
-  assert_true(call("ends_with", 2, S("x"), S("")).u.b);
+  static const Predicate cases[] = {
+      {"starts_with", "\"hello\"", "\"he\"", true},
+      {"starts_with", "\"hello\"", "\"\"", true},
+      {"starts_with", "\"he\"", "\"hello\"", false},
+      {"ends_with", "\"hello\"", "\"llo\"", true},
+      {"ends_with", "\"hello\"", "\"hel\"", false},
+      {"ends_with", "\"x\"", "\"\"", true},
+  };
+  expect_predicates(cases, sizeof cases / sizeof cases[0]);
   call_err("type", "starts_with(): argument 2", "starts_with", 2, S("x"), I(1));
   call_err("type", "ends_with(): argument 1", "ends_with", 2, I(1), S("x"));
 

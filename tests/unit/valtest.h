@@ -106,25 +106,30 @@ static inline bool callv(const char *name, Value *out, int n, Value *args) {
   return ok;
 }
 
+/* the n Values of a variadic call, into args (room for 8) */
+static inline Value *va_values(Value *args, int n, va_list ap) {
+  assert_true(n <= 8);
+  for (int i = 0; i < n; i++) args[i] = va_arg(ap, Value);
+  return args;
+}
+
 static inline Value call(const char *name, int n, ...) {
-  Value args[8];
+  Value args[8], out;
   va_list ap;
   va_start(ap, n);
-  for (int i = 0; i < n; i++) args[i] = va_arg(ap, Value);
+  bool ok = callv(name, &out, n, va_values(args, n, ap));
   va_end(ap);
-  Value out;
-  if (!callv(name, &out, n, args)) fail_msg("%s() raised: %s", name, to_json(vm->error, false));
+  if (!ok) fail_msg("%s() raised: %s", name, to_json(vm->error, false));
   return out;
 }
 
 /* the call must raise `kind` with a message containing `msg` */
 static inline void call_err(const char *kind, const char *msg, const char *name, int n, ...) {
-  Value args[8];
+  Value args[8], out;
   va_list ap;
   va_start(ap, n);
-  for (int i = 0; i < n; i++) args[i] = va_arg(ap, Value);
+  va_values(args, n, ap);
   va_end(ap);
-  Value out;
   vm->error = v_nil();
   if (callv(name, &out, n, args)) fail_msg("%s() did not raise (gave %s)", name, to_json(out, false));
   if (!vm_error_is(vm->error, kind)) fail_msg("%s() raised the wrong kind: %s", name, to_json(vm->error, false));
