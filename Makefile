@@ -58,7 +58,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 # libhitl.so: the same sources compiled -fPIC with hidden visibility (only
 # include/hitl.h's names are exported, and include/hitl.map keeps them to
-# hitl_*), versioned: libhitl.so -> libhitl.so.0 (the soname) -> libhitl.so.0.1.0
+# hitl_*), versioned: libhitl.so -> libhitl.so.0 (the soname) -> libhitl.so.0.2.0
 # (the version is hitl.h's HITL_VERSION_STRING; the soname its major number)
 HITL_VERSION := $(shell sed -n 's/^\#define HITL_VERSION_STRING "\(.*\)"/\1/p' include/hitl.h)
 SO_VERSION := $(HITL_VERSION)

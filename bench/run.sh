@@ -367,10 +367,12 @@ geomean() { python3 -c "import math, sys; r = [float(x) for x in sys.argv[1:]]; 
 # ---- the store: durable suspend + resume cycles, bytes per instance ----------
 # Both programs are built here with cc.  commit_rate uses SQLite directly (it
 # is the anchor); store_cycles links lib/libhitl.a and makes, in one process,
-# the library calls `hitlvm resume ITEM approve` makes (see its header), and
-# counts commits with SQLite's commit hook.  The database files live in
-# $OUT/store, on the disk the store would use.  The three runs alternate
-# (commit rate, cycles, commit rate, …) so both see the same disk; best of 3.
+# the runtime's calls `hitlvm resume ITEM approve --json` makes (vm/rt.h; see
+# its header), on one instance among BENCH_BACKGROUND (default 1000) others
+# waiting in the same store, and counts commits with SQLite's commit hook.
+# The database files live in $OUT/store, on the disk the store would use.
+# The three runs alternate (commit rate, cycles, commit rate, …) so both see
+# the same disk; best of 3.
 bench_store() {
   need cc sqlite3 python3
   local what="store cycles/s ÷ (commit rate ÷ commits per cycle)"
@@ -387,7 +389,7 @@ bench_store() {
     cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$HERE/.." -I"$HERE/../build/gen" \
       -o "$dir/store_cycles" "$HERE/store_cycles.c" "$lib" -Wl,--wrap=sqlite3_open_v2 \
       $(pkg-config --libs libffi sqlite3 jansson libsodium) -ldl -lm || die "cannot build bench/store_cycles.c"
-    local n=${BENCH_CYCLES:-3000} secs=${BENCH_COMMIT_SECONDS:-3} i best_rate=0 best_cps=0 cpc=0
+    local n=${BENCH_CYCLES:-3000} secs=${BENCH_COMMIT_SECONDS:-3} bg=${BENCH_BACKGROUND:-1000} i best_rate=0 best_cps=0 cpc=0
     local c t commits snap pages bc bt bpages brate ppc=0 bppc=0
     for i in 1 2 3; do
       read -r bc bt bpages brate <<<"$("$dir/commit_rate" "$dir/commit.db" "$secs")" || die "commit_rate failed"
@@ -395,21 +397,21 @@ bench_store() {
         best_rate=$brate
         bppc=$(python3 -c "import sys; print('%.1f' % (int(sys.argv[1]) / int(sys.argv[2])))" "$bpages" "$bc")
       fi
-      read -r c t commits snap pages <<<"$(HITL_STORE_SYNC=FULL "$dir/store_cycles" "$HERE/store_cycle.hitl" "$dir/cycles.db" "$n")" \
+      read -r c t commits snap pages <<<"$(HITL_STORE_SYNC=FULL "$dir/store_cycles" "$HERE/store_cycle.hitl" "$dir/cycles.db" "$n" "$bg")" \
         || die "store_cycles failed"
       cpc=$(python3 -c "import sys; print('%.2f' % (int(sys.argv[1]) / int(sys.argv[2])))" "$commits" "$c")
       ppc=$(python3 -c "import sys; print('%.1f' % (int(sys.argv[1]) / int(sys.argv[2])))" "$pages" "$commits")
       best_cps=$(python3 -c "import sys; print('%.1f' % max(float(sys.argv[1]), int(sys.argv[2]) / float(sys.argv[3])))" "$best_cps" "$c" "$t")
     done
     local normal
-    read -r c t commits snap pages <<<"$(HITL_STORE_SYNC=NORMAL "$dir/store_cycles" "$HERE/store_cycle.hitl" "$dir/cycles.db" "$n")" \
+    read -r c t commits snap pages <<<"$(HITL_STORE_SYNC=NORMAL "$dir/store_cycles" "$HERE/store_cycle.hitl" "$dir/cycles.db" "$n" "$bg")" \
       || die "store_cycles failed"
     normal=$(python3 -c "import sys; print('%.0f' % (int(sys.argv[1]) / float(sys.argv[2])))" "$c" "$t")
     local bound r
     bound=$(python3 -c "import sys; print('%.0f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$best_rate" "$cpc")
     r=$(python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$best_cps" "$bound")
     printf '   bare SQLite commits/s (WAL, synchronous=FULL, 1 row each, best of 3): %8.0f  (%s WAL pages a commit)\n' "$best_rate" "$bppc"
-    printf '   suspend + resume cycles/s, durable (%s cycles, best of 3):          %8.0f\n' "$n" "$best_cps"
+    printf '   suspend + resume cycles/s, durable (%s cycles, %s other instances waiting, best of 3): %8.0f\n' "$n" "$bg" "$best_cps"
     printf '   commits per cycle (commit hook): %s, WAL pages per commit: %s, snapshot: %s bytes\n' "$cpc" "$ppc" "$snap"
     printf '   bound = commit rate / commits per cycle: %s cycles/s\n' "$bound"
     printf '   ratio cycles/s / bound: %s (goal >= 0.70)\n' "$r"

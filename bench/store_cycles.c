@@ -1,31 +1,38 @@
 /* bench/store_cycles.c — durable suspend + resume cycles per second
- * (TOOLS.md §7), in one process, through the library calls `hitlvm run` and
- * `hitlvm resume` make (vm/rt_run.c, vm/rt_desk.c): no process
- * start, no option parsing, no printing — the VM and the store only.
+ * (TOOLS.md §7), in one process, through the runtime's calls that
+ * `hitlvm resume ITEM approve --json` and hitl_store_resume make (vm/rt.h):
+ * no process start, no option parsing, no printing.
  *
  *   bash bench/run.sh bin     (section store builds and runs it)
- *   store_cycles PLAYBOOK.hitl DB N
+ *   store_cycles PLAYBOOK.hitl DB N [BACKGROUND]
  *     prints "CYCLES SECONDS COMMITS SNAPSHOT_BYTES WAL_PAGES" (the last: the
  *     pages all the cycles' commits wrote to the WAL)
  *
- * PLAYBOOK must loop around a checkpoint (input {n: int}).  One instance is
- * started (as `run` does: program, instance and `started` in one transaction,
- * then the run to its first stop stored in one transaction); then each cycle
- * does what one `hitlvm resume ITEM approve` does after parsing its options:
+ * PLAYBOOK must loop around a checkpoint (input {n: int}).  BACKGROUND
+ * (default 0) other instances of it are started first and left suspended at
+ * their first checkpoint, so the store holds that many waiting instances and
+ * items, as a desk does (set up with HITL_STORE_SYNC=NORMAL; the store is
+ * then opened again with the setting the caller gave).  Then one instance is
+ * started as `hitlvm run` starts it (rt_run_prepare, rt_run_start: the
+ * program, the instance and `started` in one transaction, the run to its
+ * first stop in another), and each cycle does what one `hitlvm resume ITEM
+ * approve --json` does after parsing its options:
  *
- *   read the item and its instance; load the program and bc_read it; load
- *   the snapshot and vm_restore it; vm_resume with the verdict;
- *   claim: BEGIN; close the item; insert the verdict; the verdict event;
- *          the instance running, segment + 1; COMMIT
- *   vm_run to the next checkpoint;
- *   stop:  BEGIN; insert the item; its digest; the snapshot; the resumed
- *          and checkpoint events; the instance suspended; COMMIT
+ *   rt_item_get       the item (its instance recovered first if orphaned)
+ *   rt_check_verdict  open, allowed, the digest the reviewer saw, the decider
+ *   rt_decide         the program and snapshot restored, the claim in one
+ *                     transaction (verdict, its event, the item closed, the
+ *                     instance running), the run on to the next checkpoint
+ *                     and its stop in one transaction (item, digest, events,
+ *                     snapshot, instance suspended)
+ *   rt_outcome_json   the outcome resume prints: the instance, its open items
  *
- * Commits are counted with SQLite's commit hook, installed on the store's
- * connection by wrapping sqlite3_open_v2 (link with
- * -Wl,--wrap=sqlite3_open_v2): every transaction that writes, explicit or
- * autocommit, is one.  A WAL hook counts the pages the commits write. */
-#include <sodium.h>
+ * The reviewer learns the next item's id from the outcome, as a person
+ * reading `resume --json` would.  Commits are counted with SQLite's commit
+ * hook, installed on the store's connection by wrapping sqlite3_open_v2
+ * (link with -Wl,--wrap=sqlite3_open_v2): every transaction that writes,
+ * explicit or autocommit, is one.  A WAL hook counts the pages the commits
+ * write. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +41,9 @@
 #include <unistd.h>
 
 #include "compiler/compile.h"
-#include "vm/bytecode.h"
 #include "vm/mem.h"
-#include "vm/sha256.h"
+#include "vm/rt.h"
 #include "vm/store.h"
-#include "vm/vm.h"
 
 /* ---- counting commits ------------------------------------------------------ */
 
@@ -68,6 +73,7 @@ int __wrap_sqlite3_open_v2(const char *path, sqlite3 **db, int flags, const char
   if (rc == SQLITE_OK) {
     sqlite3_commit_hook(*db, on_commit, NULL);
     sqlite3_wal_hook(*db, on_wal, NULL);
+    wal_pages = 0;
   }
   return rc;
 }
@@ -78,180 +84,129 @@ static void die(const char *what, const char *why) {
   fprintf(stderr, "store_cycles: %s: %s\n", what, why ? why : "failed");
   exit(1);
 }
-static Store *st;
-static void ok(int rc, const char *what) {
-  if (rc != ST_OK) die(what, st_errmsg(st));
-}
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static const char *ID = "00000000c0ffee00";
-static uint8_t hash[32];
-static size_t snap_bytes;
+static RtCtx ctx;
+static void ctx_die(const char *what) { die(what, ctx.err ? ctx.err : st_errmsg(ctx.st)); }
 
-/* Events as the VM reports them, kept until the stop is stored. */
-typedef struct Ev { char kind[32]; char *fields; } Ev;
-static Ev ev[64];
-static size_t nev;
-static void on_event(void *user, const char *kind, const char *fields) {
-  (void)user;
-  if (strcmp(kind, "started") == 0 || nev == 64) return;
-  snprintf(ev[nev].kind, sizeof ev[nev].kind, "%s", kind);
-  ev[nev].fields = strdup(fields);
-  nev++;
+static void open_store(const char *path) {
+  char err[512];
+  if (st_open(path, &ctx.st, err, sizeof err) != ST_OK) die("st_open", err);
 }
-static void add_event(const char *kind, const char *fields) { on_event(NULL, kind, fields); }
 
-/* Store a stop as hitlvm's store_stop does: one transaction. */
-static void store_stop(VM *vm, VmStatus vs, int64_t segment) {
-  int64_t t = (int64_t)time(NULL);
-  if (vs != VM_SUSPENDED) die("run", vs == VM_FAILED ? vm_error_json(vm) : "completed before the cycles ran out");
-  StInstance in;
-  ok(st_get_instance(st, ID, &in), "get instance");
-  ok(st_begin(st), "begin");
-  StItem it = {0};
-  it.instance = (char *)ID;
-  it.kind = "approval";
-  it.title = "cycle";
-  it.payload = (char *)vm_pending_json(vm);
-  it.quorum = 1;
-  it.editable = "[]";
-  it.status = "open";
-  it.created = t;
-  it.deadline = -1;
-  it.timeout_verdict = -1;
-  ok(st_insert_item(st, &it), "insert item");
-  char digest[65];
-  if (!vm_item_digest(vm, ID, it.id, digest, NULL)) die("digest", NULL);
-  ok(st_set_item_digest(st, it.id, digest), "set digest");
-  uint8_t *snap;
-  if (!vm_snapshot(vm, hash, &snap, &snap_bytes)) die("snapshot", NULL);
-  ok(st_save_snapshot(st, ID, snap, snap_bytes), "save snapshot");
-  mem_free(snap, snap_bytes);
-  for (size_t i = 0; i < nev; i++) {
-    char f[256];
-    const char *fields = ev[i].fields;
-    if (strcmp(ev[i].kind, "checkpoint") == 0) {
-      snprintf(f, sizeof f, "{\"item\":%lld,\"digest\":\"%s\",%s", (long long)it.id, digest, ev[i].fields + 1);
-      fields = f;
-    }
-    ok(st_append_event(st, ID, t, ev[i].kind, fields), "append event");
-    free(ev[i].fields);
-  }
-  nev = 0;
-  StInstance up = in;
-  up.status = "suspended";
-  up.owner = NULL;
-  up.segment = segment;
-  up.updated = t;
-  ok(st_update_instance(st, &up), "update instance");
-  ok(st_commit(st), "commit stop");
-  st_instance_free(&in);
+/* Start an instance as `hitlvm run` does; it must stop at its checkpoint. */
+static void start(const Module *m, const char *input) {
+  RtStart s = {0};
+  s.m = m;
+  s.input = input;
+  RtRun r;
+  if (rt_run_prepare(&ctx, &s, &r) != RT_COMPLETED) ctx_die("rt_run_prepare");
+  int cls = rt_run_start(&r);
+  if (cls != RT_SUSPENDED) ctx_die("rt_run_start: the instance did not suspend");
+  rt_run_free(&r);
+}
+
+/* The outcome's one pending item: its id and digest (what the reviewer
+ * reads), found by a plain scan: the bench should not time a JSON parser
+ * the reviewer would run in another process. */
+static int64_t pending_of(const char *outcome, char digest[65]) {
+  const char *p = strstr(outcome, "\"pending\":[{\"id\":");
+  const char *d = p ? strstr(p, "\"digest\":\"") : NULL;
+  if (!p || !d || strstr(p, "},{\"id\":")) die("outcome: not one pending item", outcome);
+  d += strlen("\"digest\":\"");
+  memcpy(digest, d, 64);
+  digest[64] = 0;
+  if (strlen(digest) != 64 || d[64] != '"') die("outcome: no digest", outcome);
+  return strtoll(p + strlen("\"pending\":[{\"id\":"), NULL, 10);
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: store_cycles PLAYBOOK.hitl DB N\n");
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: store_cycles PLAYBOOK.hitl DB N [BACKGROUND]\n");
     return 2;
   }
-  long n = atol(argv[3]);
-  char err[512];
-  unlink(argv[2]);
-  if (st_open(argv[2], &st, err, sizeof err) != ST_OK) die("st_open", err);
+  const char *db = argv[2];
+  long n = atol(argv[3]), background = argc == 5 ? atol(argv[4]) : 0;
+  char host[64];
+  snprintf(host, sizeof host, "bench");
+  char owner[96];
+  snprintf(owner, sizeof owner, "%s:%ld", host, (long)getpid());
+  ctx.store_path = db;
+  ctx.user = "agent";
+  ctx.owner = owner;
+  ctx.host = host;
 
-  /* `hitlvm run`: compile, the instance, run to the first checkpoint */
   char *src;
   size_t len;
   if (cp_read_file(argv[1], &src, &len)) die(argv[1], "unreadable");
   Diags d;
   Module *m = cp_compile(argv[1], src, len, &d);
   if (!m || d.errors) die(argv[1], "does not compile");
-  uint8_t *bytes;
-  size_t blen;
-  if (!bc_write(m, &bytes, &blen)) die("bc_write", NULL);
-  hitl_sha256(hash, bytes, blen);
-  VM *vm = vm_new(m, NULL);
   char input[64];
   snprintf(input, sizeof input, "{\"n\": %ld}", n + 2);
-  if (!vm || !vm_set_input_json(vm, input, err, sizeof err)) die("input", err);
-  vm_set_events(vm, on_event, NULL);
-  int64_t t = (int64_t)time(NULL);
-  StInstance in = {0};
-  in.id = (char *)ID;
-  memcpy(in.program, hash, 32);
-  in.playbook = (char *)m->playbook;
-  in.status = "running";
-  in.starter = "agent";
-  in.input = input;
-  in.params = "{}";
-  in.owner = "bench:1";
-  in.created = in.updated = t;
-  ok(st_begin(st), "begin");
-  ok(st_put_program(st, hash, in.playbook, bytes, blen), "put program");
-  ok(st_insert_instance(st, &in), "insert instance");
-  ok(st_append_event(st, ID, t, "started", "{\"input\":{},\"params\":{},\"requester\":\"agent\"}"), "started");
-  ok(st_commit(st), "commit run");
-  store_stop(vm, vm_run(vm), 0);
-  vm_free(vm);
-  bc_free(m);
-  mem_free(bytes, blen);
+  char wal[1024], shm[1024];
+  snprintf(wal, sizeof wal, "%s-wal", db);
+  snprintf(shm, sizeof shm, "%s-shm", db);
+  unlink(db);
+  unlink(wal);
+  unlink(shm);
 
-  /* the cycles: `hitlvm resume ITEM approve` each */
+  /* the other instances waiting in the store, set up without fsyncs */
+  if (background > 0) {
+    const char *sync = getenv("HITL_STORE_SYNC");
+    char *keep = sync ? strdup(sync) : NULL;
+    setenv("HITL_STORE_SYNC", "NORMAL", 1);
+    open_store(db);
+    for (long i = 0; i < background; i++) start(m, input);
+    st_close(ctx.st);
+    if (keep) setenv("HITL_STORE_SYNC", keep, 1);
+    else unsetenv("HITL_STORE_SYNC");
+    free(keep);
+  }
+  open_store(db);
+
+  /* `hitlvm run`: the instance, run to its first checkpoint */
+  start(m, input);
+  char *outcome = NULL;
+  StItem *items;
+  size_t nitems;
+  if (st_list_items(ctx.st, "open", NULL, &items, &nitems) != ST_OK || nitems != (size_t)background + 1)
+    die("items", "not one open item per instance");
+  char id[64];
+  snprintf(id, sizeof id, "%s", items[nitems - 1].instance);   /* the last item opened */
+  st_items_free(items, nitems);
+  if (rt_outcome_json(&ctx, id, &outcome) != RT_COMPLETED) ctx_die("rt_outcome_json");
+
+  /* the cycles: `hitlvm resume ITEM approve --json` each, as bob */
   long c0 = commits, f0 = frames;
   double t0 = now();
   for (long i = 0; i < n; i++) {
-    StItem *items;
-    size_t ni;
-    ok(st_list_items(st, "open", NULL, &items, &ni), "list items");
-    if (ni != 1) die("items", "not exactly one open item");
+    char digest[65];
+    int64_t item = pending_of(outcome, digest);
+    mem_free(outcome, 0);
     StItem it;
-    ok(st_get_item(st, items[0].id, &it), "get item");
-    st_items_free(items, ni);
-    StInstance cur;
-    ok(st_get_instance(st, it.instance, &cur), "get instance");
-    ok(st_get_program(st, cur.program, &bytes, &blen), "get program");
-    Module *pm = bc_read(bytes, blen, err, sizeof err);
-    if (!pm) die("bc_read", err);
-    mem_free(bytes, blen);
-    uint8_t *snap;
-    size_t slen;
-    ok(st_load_snapshot(st, ID, &snap, &slen), "load snapshot");
-    VM *rv = vm_restore(pm, cur.program, snap, slen, NULL, err, sizeof err);
-    if (!rv) die("vm_restore", err);
-    mem_free(snap, slen);
-    vm_set_events(rv, on_event, NULL);
-    char fields[128];
-    snprintf(fields, sizeof fields, "{\"item\":%lld,\"segment\":%lld}", (long long)it.id, (long long)cur.segment + 1);
-    add_event("resumed", fields);
-    t = (int64_t)time(NULL);
-    if (!vm_resume(rv, "{\"kind\":\"approve\",\"reviewers\":[\"bob\"],\"reason\":null,\"edits\":{},"
-                       "\"at\":\"2026-11-28T14:00:00Z\"}", err, sizeof err))
-      die("vm_resume", err);
-    ok(st_begin(st), "begin claim");
-    ok(st_close_item(st, it.id, "decided"), "close item");
-    StVerdict v = {0, it.id, it.instance, "approve", "bob", NULL, NULL, t};
-    ok(st_insert_verdict(st, &v), "insert verdict");
-    snprintf(fields, sizeof fields, "{\"item\":%lld,\"verdict\":\"approve\",\"reviewer\":\"bob\",\"reason\":null,\"edits\":null}",
-             (long long)it.id);
-    ok(st_append_event(st, ID, t, "verdict", fields), "verdict event");
-    StInstance up = cur;
-    up.status = "running";
-    up.owner = "bench:1";
-    up.segment = cur.segment + 1;
-    up.updated = t;
-    ok(st_update_instance(st, &up), "update instance");
-    ok(st_commit(st), "commit claim");
-    store_stop(rv, vm_run(rv), cur.segment + 1);
-    vm_free(rv);
-    bc_free(pm);
+    if (rt_item_get(&ctx, item, NULL, &it) != RT_COMPLETED) ctx_die("rt_item_get");
+    if (rt_check_verdict(&ctx, &it, "approve", false, digest, "bob") != RT_COMPLETED) ctx_die("rt_check_verdict");
+    RtDecided dd;
+    int cls = rt_decide(&ctx, &it, "approve", "bob", NULL, NULL, NULL, "decided", (int64_t)time(NULL), true, &dd);
+    if (cls != RT_SUSPENDED) ctx_die("rt_decide: the instance did not suspend again");
+    if (rt_outcome_json(&ctx, dd.instance, &outcome) != RT_COMPLETED) ctx_die("rt_outcome_json");
     st_item_free(&it);
-    st_instance_free(&cur);
   }
   double secs = now() - t0;
+  mem_free(outcome, 0);
+  uint8_t *snap;
+  size_t snap_bytes = 0;
+  if (st_load_snapshot(ctx.st, id, &snap, &snap_bytes) == ST_OK) mem_free(snap, snap_bytes);
   printf("%ld %.3f %ld %zu %ld\n", n, secs, commits - c0, snap_bytes, frames - f0);
-  st_close(st);
+  st_close(ctx.st);
+  rt_clear(&ctx);
+  bc_free(m);
+  diag_free(&d);
+  cp_free_text(src);
   return 0;
 }

@@ -43,13 +43,14 @@
  * "failed", and the resource kinds "memory", "fuel", "depth") plus the API's:
  * "compile" (diagnostics as text), "load" (bad bytecode), "snapshot" (a
  * refused snapshot), "input" (input or param refused), "verdict" (a verdict
- * refused), "usage" (a call out of order, an unknown name) and "memory"
- * (out of memory in the library itself).
+ * refused), "usage" (a call out of order, an unknown name), "store" (the
+ * store cannot be opened, read or written) and "memory" (out of memory in
+ * the library itself).
  *
- * Not here yet: the store (TOOLS.md §3: opening a store and doing what
- * `hitlvm` does with it — durable instances, pending items, verdicts by
- * reviewers, event logs).  Until it is, the host keeps snapshots itself;
- * see docs/embedding.md. */
+ * The store (hitl_store_*, below) is what `hitlvm` works on: durable
+ * instances that suspend in one process and are resumed by another (this
+ * library or hitlvm), the reviewers' desk, the action journal, recovery
+ * after a crash.  See docs/embedding.md, "The store". */
 #ifndef HITL_H
 #define HITL_H
 
@@ -67,9 +68,9 @@ extern "C" {
 #endif
 
 #define HITL_VERSION_MAJOR 0
-#define HITL_VERSION_MINOR 1
+#define HITL_VERSION_MINOR 2
 #define HITL_VERSION_PATCH 0
-#define HITL_VERSION_STRING "0.1.0"
+#define HITL_VERSION_STRING "0.2.0"
 
 typedef struct hitl_program hitl_program;     /* a compiled playbook: immutable, shareable */
 typedef struct hitl_instance hitl_instance;   /* one run of a program */
@@ -253,6 +254,188 @@ const char *hitl_reviews_json(hitl_instance *instance);
  * instance).  HITL_ERROR (kind "usage": no such open item; "verdict": not
  * pass or flag) changes nothing. */
 hitl_status hitl_review(hitl_instance *instance, int64_t item, const char *verdict_json, hitl_error **error);
+
+/* ---- the store (TOOLS.md §2-3) --------------------------------------------- */
+
+/* A store is the SQLite file `hitlvm` keeps (docs/store.md): programs by
+ * their hash, instances with their snapshots, items and verdicts, event
+ * logs, the action journal, the reviewer registry.  Here a program does with
+ * it what hitlvm does: start durable instances, list and show what waits for
+ * a person, give verdicts as a named reviewer, expire, read the logs.  The
+ * same store may be used at the same time by hitlvm and by other handles,
+ * in this process or others: every change is one transaction; of two
+ * deciders racing for one item exactly one wins; an instance started here can
+ * be resumed by hitlvm and the other way round.
+ *
+ *   hitl_store *s; char *out; hitl_error *e;
+ *   hitl_store_open("refunds.db", &s, &e);
+ *   hitl_store_bind(s, "issue_refund", my_refund, my_state);
+ *   if (hitl_store_run(s, prog, "{\"order_id\": \"A-1\"}", NULL, "agent", &out, &e) == HITL_EXIT_SUSPENDED)
+ *     ... out: {"instance": ..., "status": "suspended", "pending": [{"id": 7, ...}]} ...
+ *   hitl_free(out);
+ *   // later, in any process that opened the store and bound its actions:
+ *   hitl_store_resume(s, 7, "approve", NULL, NULL, NULL, "alice", &out, &e);
+ *
+ * Return values.  hitl_store_run and hitl_store_resume return the exit
+ * class `hitlvm run` / `resume` exits with; every other function that can
+ * fail returns HITL_EXIT_COMPLETED or HITL_EXIT_REFUSED (hitl_store_open:
+ * 0 or -1). */
+#define HITL_EXIT_COMPLETED 0   /* done (a run: the playbook completed, or is reviewing) */
+#define HITL_EXIT_FAILED 1      /* the playbook failed: *error is its error (kind, message, line) */
+#define HITL_EXIT_REFUSED 2     /* refused, the store unchanged: *error says why */
+#define HITL_EXIT_SUSPENDED 3   /* waiting for a verdict: the outcome's "pending" has the item */
+/*
+ * Refusals are errors of kind "input" (an input, param or mock refused),
+ * "verdict" (a verdict refused: not one the item takes, the item not open,
+ * a digest that differs, the instance's starter deciding, someone outside
+ * the item's group, a second vote, edits the VM refuses, a signed group),
+ * "usage" (an unknown item or instance, a missing argument), "store" (the
+ * store cannot be opened, read or written; an instance whose stop could not
+ * be stored stays running and is recovered later) or "memory".
+ *
+ * JSON results are the shapes of `hitlvm … --json` (TOOLS.md §2), compact:
+ * an outcome {"instance", "status", "result"?, "error"?: {"kind",
+ * "message", "line"}, "pending": [ITEM...]} (status "reviewing" when the
+ * body ended with review items open; "pending" lists every open item of the
+ * instance, approvals and reviews), ITEM {"id", "instance",
+ * "kind", "title", "payload", "digest", "by", "quorum", "editable",
+ * "created", "deadline"}, times as ISO 8601 UTC text.
+ *
+ * Memory: every `char **` result is a new NUL-terminated text the caller
+ * frees with hitl_free; it is NULL when the call is refused (and may be NULL
+ * after a run when memory ran out storing nothing more).  Strings passed in
+ * are copied or used during the call only.
+ *
+ * Bindings.  An instance's actions are answered by the first of: the
+ * callback bound to that action's name on the handle (hitl_store_bind), the
+ * mocks kept with the instance (hitl_store_bind_mocks when it started, or
+ * hitlvm run --mock), its `from` function through libffi, the handle's
+ * default callback (hitl_store_bind_default); else the call fails with kind
+ * "action", "no binding for action 'NAME'".  Bindings are the handle's, not
+ * the instance's: the process that resumes an instance binds the actions it
+ * calls from then on (as hitl_restore needs its bindings again).  Every
+ * call goes through the store's action journal: before an irreversible
+ * action is called its intent is committed, after it its outcome; a call
+ * found with an intent and no outcome (the process died during it) is never
+ * made again unasked but becomes an approval item ("in doubt").
+ *
+ * Who acts: `as` names the person or agent (NULL: the operating-system
+ * user, as hitlvm without --as).  The starter of an instance may not decide
+ * its items.
+ *
+ * Recovery: a call that looks at instances (resume, outcome, pending, show,
+ * instances, log, expire) first takes over the instances of its view left
+ * `running` by a process of this host that no longer exists, and runs them on
+ * with this handle's bindings (the journal replays the calls already made):
+ * bind before looking.
+ *
+ * Threads: a handle is one connection to the store; use it from one thread
+ * at a time (it may move between threads).  Distinct handles may be used on
+ * distinct threads at once, on one store or several.  Callbacks run on the
+ * calling thread, inside the call.
+ *
+ * Not here, on purpose (they stay `hitlvm` commands over the same store):
+ * stats, calibrate and export (reports for the operator and data for
+ * analysis, read-only, and printed by hitlvm in the shapes TOOLS.md fixes),
+ * audit verify (an independent check of the store is best run by someone
+ * other than the agent that writes it), keygen and resume --sign (a
+ * reviewer's secret key belongs with the reviewer, not in an agent's
+ * process: a verdict on an item of a signed group is refused here), and the
+ * registry's list / remove / group (administration). */
+
+typedef struct hitl_store hitl_store;      /* an open store and the host's bindings */
+
+/* A note from the store's work that does not stop it: a warning (a mock
+ * naming an action the playbook does not declare, an action's outcome that
+ * could not be journaled) or what recovery did.  Valid during the call. */
+typedef void (*hitl_note_fn)(void *user, const char *message);
+
+/* Open the store at path (created with its schema when missing; its folder
+ * must exist).  path NULL: $HITL_STORE when set and not empty, else
+ * ./.hitl/store.db (./.hitl created, mode 0700), as hitlvm.  0 and *store
+ * (close with hitl_store_close), or -1 and an error of kind "store". */
+int hitl_store_open(const char *path, hitl_store **store, hitl_error **error);
+/* Close the store and forget the bindings; NULL is ignored. */
+void hitl_store_close(hitl_store *store);
+
+/* Bind an action, by name, for every instance this handle runs (fn NULL
+ * removes the binding).  The callback's contract is hitl_action_fn's.  0,
+ * or -1 (no store, no name, out of memory). */
+int hitl_store_bind(hitl_store *store, const char *action, hitl_action_fn fn, void *user);
+/* The callback for every action nothing else answers (fn NULL: none). */
+void hitl_store_bind_default(hitl_store *store, hitl_action_fn fn, void *user);
+/* Mocks (the hitlvm --mock format) for the instances hitl_store_run starts
+ * from now on; they are kept with each instance, so its resumes (here or in
+ * hitlvm) use them too, their counters as left.  NULL: none.  0, or -1 and
+ * an error of kind "input". */
+int hitl_store_bind_mocks(hitl_store *store, const char *mocks_json, hitl_error **error);
+/* Limits of every run segment from now on (NULL: the defaults); fuel is
+ * hitlvm's --fuel. */
+void hitl_store_set_limits(hitl_store *store, const hitl_limits *limits);
+/* Receive the events of the run segments this handle runs, as they are
+ * logged (fn NULL: none). */
+void hitl_store_on_event(hitl_store *store, hitl_event_fn fn, void *user);
+/* Receive the notes (fn NULL: none). */
+void hitl_store_on_note(hitl_store *store, hitl_note_fn fn, void *user);
+
+/* hitlvm run: start an instance of program as `as` with its input (a JSON
+ * object; NULL means "{}") and params (a JSON object {name: value}, NULL
+ * for none; a string value is taken as hitlvm --param takes VALUE, any
+ * other as its JSON text), stored with the program, and run it until it
+ * completes, fails or suspends.  Returns the exit class; *outcome_json is
+ * the outcome (not on HITL_EXIT_REFUSED, when nothing was stored). */
+int hitl_store_run(hitl_store *store, const hitl_program *program, const char *input_json,
+                   const char *params_json, const char *as, char **outcome_json, hitl_error **error);
+
+/* hitlvm resume: give item a verdict as `as`, with an optional reason: on
+ * an approval item "approve", "modify" (with edits_json, a JSON object of
+ * the item's editable names) or "reject"; on a review item "pass" or "flag"
+ * (a flag runs the review's flag block, or the call's undo, now).  digest
+ * (optional, the item's as show gave it) refuses the verdict unless the
+ * item is exactly what was seen.  The verdict is checked in full before
+ * anything is written; then the item is claimed and the instance runs on
+ * with this handle's bindings.  On an item with a quorum above 1 a vote
+ * short of it returns HITL_EXIT_SUSPENDED, the item still pending.  Returns
+ * the exit class (the instance's state after it: an instance still
+ * reviewing is 0) and *outcome_json as for hitl_store_run. */
+int hitl_store_resume(hitl_store *store, int64_t item, const char *verdict, const char *reason,
+                      const char *edits_json, const char *digest, const char *as, char **outcome_json,
+                      hitl_error **error);
+
+/* Where an instance stands now: the outcome object of run / resume
+ * (recovering it first if its process died).  "usage" for an unknown one. */
+int hitl_store_outcome(hitl_store *store, const char *instance, char **outcome_json, hitl_error **error);
+
+/* hitlvm pending: the open items as a JSON list of ITEMs; group (may be
+ * NULL) keeps those whose `by` is group; as (may be NULL) keeps those `as`
+ * may decide (not of an instance `as` started, of `as`'s groups, not yet
+ * voted on by `as`). */
+int hitl_store_pending(hitl_store *store, const char *group, const char *as, char **items_json,
+                       hitl_error **error);
+/* hitlvm show: one item, open or not, as ITEM plus "votes" ([{"reviewer",
+ * "verdict", "at"}]), "approvals" and "status". */
+int hitl_store_show(hitl_store *store, int64_t item, char **item_json, hitl_error **error);
+/* hitlvm instances: a JSON list of {"id", "playbook", "status", "starter",
+ * "created", "updated"}; status NULL for all, else running, suspended,
+ * reviewing, completed or failed (anything else: "usage"). */
+int hitl_store_instances(hitl_store *store, const char *status, char **instances_json, hitl_error **error);
+/* hitlvm log: the instance's events as a JSON list of {"seq", "at", "kind",
+ * ...the event's fields}. */
+int hitl_store_log(hitl_store *store, const char *instance, char **events_json, hitl_error **error);
+/* hitlvm expire: every open item whose deadline is at or before now (Unix
+ * seconds; negative: the clock) and that has a timeout verdict gets it in
+ * the name of "timeout", and its instance runs on.  *expired_json lists them,
+ * [{"item", "instance", "verdict", "status"}].  HITL_EXIT_REFUSED when the
+ * items cannot be read, or when some item could not be expired (*error says
+ * why; *expired_json still lists the others). */
+int hitl_store_expire(hitl_store *store, int64_t now, char **expired_json, hitl_error **error);
+
+/* hitlvm reviewers add: the reviewer `name` (created, or kept) in each of
+ * the ngroups groups, whose members decide the items a playbook gives `by`
+ * them.  Names are printable, without spaces, at most 128 bytes, not
+ * "timeout" ("input" otherwise). */
+int hitl_store_reviewers_add(hitl_store *store, const char *name, const char *const *groups, size_t ngroups,
+                             hitl_error **error);
 
 /* ---- errors -------------------------------------------------------------- */
 

@@ -6,7 +6,8 @@
  * host's callback for that action, its mock, its `from` function through
  * libffi (vm/ffi.c) or the host's default callback, in that order, else
  * fails with kind `action`.  Everything the library hands out is allocated
- * with malloc (mem_alloc is malloc), so hitl_free is free. */
+ * with malloc (mem_alloc is malloc), so hitl_free is free.  The store API
+ * (hitl_store_*) is vm/hitl_store.c; vm/hitl_internal.h is what they share. */
 #include "../include/hitl.h"
 
 #include <jansson.h>
@@ -19,25 +20,11 @@
 #include "../compiler/compile.h"
 #include "bytecode.h"
 #include "ffi_actions.h"
+#include "hitl_internal.h"
 #include "mem.h"
 #include "mock.h"
 #include "sha256.h"
 #include "vm.h"
-
-struct hitl_error {
-  const char *kind;
-  const char *message;
-  int64_t line;
-};
-
-struct hitl_program {
-  Module *m;
-  uint8_t *bytes;
-  size_t len;
-  uint8_t hash[32];
-  char hex[65];
-  char *base_dir;
-};
 
 typedef struct Bind {
   hitl_action_fn fn;
@@ -62,7 +49,7 @@ struct hitl_instance {
 /* handed out when there is no memory for the error itself; never freed */
 static const hitl_error oom_error = {"memory", "out of memory", 0};
 
-static hitl_error *error_new(const char *kind, int64_t line, const char *msg) {
+hitl_error *api_error_new(const char *kind, int64_t line, const char *msg) {
   size_t nk = strlen(kind) + 1, nm = strlen(msg) + 1;
   hitl_error *e = malloc(sizeof *e + nk + nm);
   if (!e) return (hitl_error *)&oom_error;
@@ -75,22 +62,21 @@ static hitl_error *error_new(const char *kind, int64_t line, const char *msg) {
   return e;
 }
 
-static void set_error(hitl_error **out, const char *kind, int64_t line, const char *fmt, ...)
-#if defined(__GNUC__)
-  __attribute__((format(printf, 4, 5)))
-#endif
-  ;
-static void set_error(hitl_error **out, const char *kind, int64_t line, const char *fmt, ...) {
+void api_set_error(hitl_error **out, const char *kind, int64_t line, const char *fmt, ...) {
   if (!out) return;
-  char buf[600];
-  va_list ap;
+  va_list ap, again;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_copy(again, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (buf) vsnprintf(buf, (size_t)n + 1, fmt, again);
+  va_end(again);
   va_end(ap);
-  *out = error_new(kind, line, buf);
+  *out = buf ? api_error_new(kind, line, buf) : (hitl_error *)&oom_error;
+  free(buf);
 }
 
-static void no_error(hitl_error **out) {
+void api_no_error(hitl_error **out) {
   if (out) *out = NULL;
 }
 
@@ -138,13 +124,13 @@ static int program_finish(Module *m, const char *base_dir, hitl_program **out, h
   hex_of(p->hash, p->hex);
   if (base_dir && base_dir[0] && !(p->base_dir = hitl_strdup(base_dir))) goto oom;
   *out = p;
-  no_error(error);
+  api_no_error(error);
   return 0;
 oom:
   if (p) p->m = NULL;
   hitl_program_free(p);
   bc_free(m);
-  set_error(error, "memory", 0, "out of memory");
+  api_set_error(error, "memory", 0, "out of memory");
   return -1;
 }
 
@@ -166,14 +152,14 @@ int hitl_compile(const char *source, size_t len, const char *name, const char *b
                  hitl_program **program, hitl_error **error) {
   *program = NULL;
   if (!source) {
-    set_error(error, "usage", 0, "hitl_compile: no source");
+    api_set_error(error, "usage", 0, "hitl_compile: no source");
     return -1;
   }
   if (!name) name = "playbook.hitl";
   /* the front end reads a NUL-terminated copy */
   char *src = mem_alloc(len + 1);
   if (!src) {
-    set_error(error, "memory", 0, "out of memory");
+    api_set_error(error, "memory", 0, "out of memory");
     return -1;
   }
   memcpy(src, source, len);
@@ -189,9 +175,9 @@ int hitl_compile(const char *source, size_t len, const char *name, const char *b
         break;
       }
     if (!text || !text[0])
-      set_error(error, d.errors ? "compile" : "memory", line, "%s", d.errors ? "the playbook does not compile" : "out of memory");
+      api_set_error(error, d.errors ? "compile" : "memory", line, "%s", d.errors ? "the playbook does not compile" : "out of memory");
     else if (error)
-      *error = error_new("compile", line, text);
+      *error = api_error_new("compile", line, text);
     free(text);
     diag_free(&d);
     mem_free(src, len + 1);
@@ -206,13 +192,13 @@ int hitl_load(const uint8_t *bytes, size_t len, const char *base_dir, hitl_progr
               hitl_error **error) {
   *program = NULL;
   if (!bytes) {
-    set_error(error, "usage", 0, "hitl_load: no bytes");
+    api_set_error(error, "usage", 0, "hitl_load: no bytes");
     return -1;
   }
   char err[256];
   Module *m = bc_read(bytes, len, err, sizeof err);
   if (!m) {
-    set_error(error, "load", 0, "%s", err);
+    api_set_error(error, "load", 0, "%s", err);
     return -1;
   }
   return program_finish(m, base_dir, program, error);
@@ -327,20 +313,20 @@ void hitl_bind_default(hitl_instance *in, hitl_action_fn fn, void *user) {
 
 int hitl_bind_mocks(hitl_instance *in, const char *mocks_json, hitl_error **error) {
   if (!mocks_json) {
-    set_error(error, "usage", 0, "hitl_bind_mocks: no mocks");
+    api_set_error(error, "usage", 0, "hitl_bind_mocks: no mocks");
     return -1;
   }
   char err[256];
   Mocks *mk = mock_parse("mocks", mocks_json, strlen(mocks_json), err, sizeof err);
   if (!mk) {
-    set_error(error, "input", 0, "%s", err);
+    api_set_error(error, "input", 0, "%s", err);
     return -1;
   }
   uint32_t n = in->p->m->nactions;
   bool *mocked = mem_calloc(sizeof *mocked * (n ? n : 1));
   if (!mocked) {
     mock_free(mk);
-    set_error(error, "memory", 0, "out of memory");
+    api_set_error(error, "memory", 0, "out of memory");
     return -1;
   }
   for (size_t k = 0; k < mock_count(mk); k++) {
@@ -351,7 +337,7 @@ int hitl_bind_mocks(hitl_instance *in, const char *mocks_json, hitl_error **erro
   mem_free(in->mocked, 0);
   in->mocks = mk;
   in->mocked = mocked;
-  no_error(error);
+  api_no_error(error);
   return 0;
 }
 
@@ -359,15 +345,15 @@ void hitl_on_event(hitl_instance *in, hitl_event_fn fn, void *user) { vm_set_eve
 
 int hitl_set_param(hitl_instance *in, const char *name, const char *value, hitl_error **error) {
   if (in->status != HITL_ERROR) {
-    set_error(error, "usage", 0, "params are set before hitl_start");
+    api_set_error(error, "usage", 0, "params are set before hitl_start");
     return -1;
   }
   char err[256];
   if (!name || !value || !vm_set_param(in->vm, name, value, err, sizeof err)) {
-    set_error(error, "input", 0, "%s", name && value ? err : "hitl_set_param: no name or value");
+    api_set_error(error, "input", 0, "%s", name && value ? err : "hitl_set_param: no name or value");
     return -1;
   }
-  no_error(error);
+  api_no_error(error);
   return 0;
 }
 
@@ -378,7 +364,7 @@ static void vm_error(hitl_instance *in, hitl_error **error) {
   const char *kind = json_string_value(json_object_get(j, "kind"));
   const char *msg = json_string_value(json_object_get(j, "message"));
   json_t *line = json_object_get(j, "line");
-  *error = error_new(kind ? kind : "failed", json_is_integer(line) ? (int64_t)json_integer_value(line) : 0,
+  *error = api_error_new(kind ? kind : "failed", json_is_integer(line) ? (int64_t)json_integer_value(line) : 0,
                      msg ? msg : "the playbook failed");
   json_decref(j);
 }
@@ -395,7 +381,7 @@ static hitl_status settle(hitl_instance *in, VmStatus vs, hitl_error **error) {
   if (in->status == HITL_FAILED)
     vm_error(in, error);
   else
-    no_error(error);
+    api_no_error(error);
   return in->status;
 }
 
@@ -403,16 +389,16 @@ static hitl_status run(hitl_instance *in, hitl_error **error) { return settle(in
 
 hitl_status hitl_start(hitl_instance *in, const char *input_json, hitl_error **error) {
   if (!in) {
-    set_error(error, "usage", 0, "hitl_start: no instance");
+    api_set_error(error, "usage", 0, "hitl_start: no instance");
     return HITL_ERROR;
   }
   if (in->status != HITL_ERROR) {
-    set_error(error, "usage", 0, "the instance has already started");
+    api_set_error(error, "usage", 0, "the instance has already started");
     return HITL_ERROR;
   }
   char err[256];
   if (!vm_set_input_json(in->vm, input_json ? input_json : "{}", err, sizeof err)) {
-    set_error(error, "input", 0, "%s", err);
+    api_set_error(error, "input", 0, "%s", err);
     return HITL_ERROR;
   }
   return run(in, error);
@@ -420,12 +406,12 @@ hitl_status hitl_start(hitl_instance *in, const char *input_json, hitl_error **e
 
 hitl_status hitl_resume(hitl_instance *in, const char *verdict_json, hitl_error **error) {
   if (!in || in->status != HITL_SUSPENDED) {
-    set_error(error, "usage", 0, "the instance is not waiting for a verdict");
+    api_set_error(error, "usage", 0, "the instance is not waiting for a verdict");
     return HITL_ERROR;
   }
   char err[256];
   if (!verdict_json || !vm_resume(in->vm, verdict_json, err, sizeof err)) {
-    set_error(error, "verdict", 0, "%s", verdict_json ? err : "no verdict");
+    api_set_error(error, "verdict", 0, "%s", verdict_json ? err : "no verdict");
     return HITL_ERROR;
   }
   return run(in, error);
@@ -467,13 +453,13 @@ const char *hitl_reviews_json(hitl_instance *in) {
 
 hitl_status hitl_review(hitl_instance *in, int64_t item, const char *verdict_json, hitl_error **error) {
   if (!in || in->status == HITL_ERROR || !vm_review_has(in->vm, item)) {
-    set_error(error, "usage", 0, "the instance has no open review item %lld", (long long)item);
+    api_set_error(error, "usage", 0, "the instance has no open review item %lld", (long long)item);
     return HITL_ERROR;
   }
   char err[256];
   int rc = verdict_json ? vm_review_verdict(in->vm, item, verdict_json, err, sizeof err) : -1;
   if (rc < 0) {
-    set_error(error, "verdict", 0, "%s", verdict_json ? err : "no verdict");
+    api_set_error(error, "verdict", 0, "%s", verdict_json ? err : "no verdict");
     return HITL_ERROR;
   }
   return settle(in, vm_status(in->vm), error);
@@ -496,14 +482,14 @@ int hitl_snapshot(const hitl_instance *in, uint8_t **bytes, size_t *len, hitl_er
   *bytes = NULL;
   *len = 0;
   if (in->status != HITL_SUSPENDED && !(in->status != HITL_ERROR && vm_open_reviews(in->vm))) {
-    set_error(error, "usage", 0, "only a suspended instance, or one with reviews open, can be snapshotted");
+    api_set_error(error, "usage", 0, "only a suspended instance, or one with reviews open, can be snapshotted");
     return -1;
   }
   if (!vm_snapshot(in->vm, in->p->hash, bytes, len)) {
-    set_error(error, "memory", 0, "out of memory");
+    api_set_error(error, "memory", 0, "out of memory");
     return -1;
   }
-  no_error(error);
+  api_no_error(error);
   return 0;
 }
 
@@ -511,19 +497,19 @@ int hitl_restore(const hitl_program *p, const uint8_t *bytes, size_t len, const 
                  hitl_instance **instance, hitl_error **error) {
   *instance = NULL;
   if (!p || !bytes) {
-    set_error(error, "usage", 0, "hitl_restore: no program or no bytes");
+    api_set_error(error, "usage", 0, "hitl_restore: no program or no bytes");
     return -1;
   }
   VmLimits lim = vm_limits(limits);
   char err[256];
   VM *vm = vm_restore(p->m, p->hash, bytes, len, &lim, err, sizeof err);
   if (!vm) {
-    set_error(error, "snapshot", 0, "%s", err);
+    api_set_error(error, "snapshot", 0, "%s", err);
     return -1;
   }
   hitl_instance *in = instance_wrap(p, vm);
   if (!in) {
-    set_error(error, "memory", 0, "out of memory");
+    api_set_error(error, "memory", 0, "out of memory");
     return -1;
   }
   /* named reviews keep their names; new ones are named after the last */
@@ -534,6 +520,6 @@ int hitl_restore(const hitl_program *p, const uint8_t *bytes, size_t len, const 
   }
   settle(in, vm_status(vm), NULL);
   *instance = in;
-  no_error(error);
+  api_no_error(error);
   return 0;
 }

@@ -4,12 +4,10 @@
  * desk) over the runtime (vm/rt.h); see vm/hitlvm.h.  Exit status of run and resume: 0 completed, 1 the
  * playbook failed, 2 usage error or bad input, 3 suspended; of the others
  * 0 or 2. */
-#include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hitlvm.h"
@@ -234,26 +232,9 @@ static int parse_args(int argc, char **argv, Options *o, const struct Command **
 
 int cli_open_store(Cli *c) {
   if (c->st) return EXIT_COMPLETED;
-  const char *path = c->o->store;
-  if (!path) path = getenv("HITL_STORE");
-  if (path && !path[0]) path = NULL;
-  if (!path) {
-    /* the default: ./.hitl/store.db, the folder private to its user */
-    if (mkdir(".hitl", 0700) != 0 && errno != EEXIST)
-      return bad_input("cannot create the store's folder ./.hitl: %s", strerror(errno));
-    path = ".hitl/store.db";
-  }
-  struct stat sb;
-  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-    return bad_input("the store '%s' is a directory, not a store file", path);
-  c->store_path = path;
-  char err[512];
-  if (st_open(path, &c->st, err, sizeof err) != ST_OK) {
-    c->st = NULL;
-    return bad_input("cannot open the store '%s': %s", path, err);
-  }
+  if (rt_store_open(&c->rt, c->o->store, &c->st, &c->store_path) != RT_COMPLETED) return rt_error(c, EXIT_USAGE);
   c->rt.st = c->st;
-  c->rt.store_path = path;
+  c->rt.store_path = c->store_path;
   return EXIT_COMPLETED;
 }
 

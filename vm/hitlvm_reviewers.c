@@ -14,16 +14,6 @@
 
 #include "hitlvm.h"
 
-/* A reviewer's name: printable, no spaces, at most 128 bytes; "timeout" is
- * the name expire gives its verdicts. */
-static bool good_name(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > 128 || strcmp(s, "timeout") == 0) return false;
-  for (const char *p = s; *p; p++)
-    if ((unsigned char)*p < 0x21 || *p == 0x7f) return false;
-  return true;
-}
-
 bool valid_key_hex(const char *s) {
   if (strlen(s) != 64) return false;
   for (const char *p = s; *p; p++)
@@ -33,11 +23,11 @@ bool valid_key_hex(const char *s) {
 
 static int reviewers_add(Cli *c, const char *name) {
   const Options *o = c->o;
-  if (!good_name(name))
+  if (!rt_good_name(name))
     return bad_input("'%s' is not a reviewer name (printable, no spaces, not 'timeout')", name);
   if (o->ngroups == 0 && !o->key) return bad_input("reviewers add needs --group G (one or more) or --key PUBKEY");
   for (int i = 0; i < o->ngroups; i++)
-    if (!good_name(o->groups[i])) return bad_input("'%s' is not a group name", o->groups[i]);
+    if (!rt_good_name(o->groups[i])) return bad_input("'%s' is not a group name", o->groups[i]);
   char key[65] = "";
   if (o->key) {
     if (!valid_key_hex(o->key))
@@ -45,14 +35,9 @@ static int reviewers_add(Cli *c, const char *name) {
     for (int i = 0; i < 64; i++) key[i] = (char)tolower((unsigned char)o->key[i]);
     key[64] = '\0';
   }
-  int rc = st_begin(c->st);
-  if (rc == ST_OK) rc = st_add_reviewer(c->st, name, o->key ? key : NULL, (int64_t)time(NULL));
-  for (int i = 0; rc == ST_OK && i < o->ngroups; i++) rc = st_add_membership(c->st, name, o->groups[i]);
-  if (rc == ST_OK) rc = st_commit(c->st);
-  if (rc != ST_OK) {
-    st_rollback(c->st);
-    return store_error(c, "adding the reviewer");
-  }
+  if (rt_reviewers_add(&c->rt, name, (const char *const *)o->groups, (size_t)o->ngroups, o->key ? key : NULL) !=
+      RT_COMPLETED)
+    return rt_error(c, EXIT_USAGE);
   if (!o->json) {
     printf("%s", name);
     for (int i = 0; i < o->ngroups; i++) printf("%s%s", i ? ", " : " is in ", o->groups[i]);
@@ -113,7 +98,7 @@ static int reviewers_remove(Cli *c, const char *name) {
  * sets it (the group need not have members yet). */
 static int reviewers_group(Cli *c, const char *group) {
   const Options *o = c->o;
-  if (!good_name(group)) return bad_input("'%s' is not a group name", group);
+  if (!rt_good_name(group)) return bad_input("'%s' is not a group name", group);
   if (o->ngroups || o->key) return bad_input("reviewers group takes no --group or --key");
   if ((o->set_signed || o->set_unsigned) && st_set_group_signed(c->st, group, o->set_signed) != ST_OK)
     return store_error(c, "marking the group");

@@ -231,6 +231,20 @@ int rt_instance_items(RtCtx *c, const char *instance, const char *status, StItem
 
 /* ---- rt_desk.c: the reviewers' desk ------------------------------------------- */
 
+/* Open the store at `given`, else $HITL_STORE (when set and not empty), else
+ * ./.hitl/store.db (creating ./.hitl, mode 0700); *path is the one used
+ * (given, the environment's or static text).  RT_COMPLETED and c->st, or
+ * RT_USAGE (kind "store"). */
+int rt_store_open(RtCtx *c, const char *given, Store **st, const char **path);
+
+/* A reviewer's or group's name: printable, no spaces, at most 128 bytes,
+ * not "timeout" (the name expire decides in). */
+bool rt_good_name(const char *s);
+/* Add NAME (created, or kept) to each group, with its public key (64
+ * lowercase hex, or NULL to keep the one it has), in one transaction.
+ * Names are checked (kind "input"). */
+int rt_reviewers_add(RtCtx *c, const char *name, const char *const *groups, size_t ngroups, const char *key);
+
 /* The item (its instance recovered first if it was orphaned).  `as_given`
  * names it in the message of an unknown item (NULL: the id). */
 int rt_item_get(RtCtx *c, int64_t id, const char *as_given, StItem *it);

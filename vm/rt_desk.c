@@ -7,14 +7,65 @@
  * starter, and vm_resume accepts the edits on the restored VM — then the item
  * is claimed in one transaction (st_close_item + the verdict + its event), so
  * of two racing deciders exactly one wins, and the instance runs on. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "mem.h"
 #include "rt.h"
+
+/* ---- the store and the reviewer registry ------------------------------------------- */
+
+int rt_store_open(RtCtx *c, const char *given, Store **st, const char **path_out) {
+  const char *path = given;
+  *st = NULL;
+  if (!path) path = getenv("HITL_STORE");
+  if (path && !path[0]) path = NULL;
+  if (!path) {
+    /* the default: ./.hitl/store.db, the folder private to its user */
+    if (mkdir(".hitl", 0700) != 0 && errno != EEXIST)
+      return rt_fail(c, "store", "cannot create the store's folder ./.hitl: %s", strerror(errno));
+    path = ".hitl/store.db";
+  }
+  struct stat sb;
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    return rt_fail(c, "store", "the store '%s' is a directory, not a store file", path);
+  char err[512];
+  if (st_open(path, st, err, sizeof err) != ST_OK) {
+    *st = NULL;
+    return rt_fail(c, "store", "cannot open the store '%s': %s", path, err);
+  }
+  *path_out = path;
+  return RT_COMPLETED;
+}
+
+bool rt_good_name(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 128 || strcmp(s, "timeout") == 0) return false;
+  for (const char *p = s; *p; p++)
+    if ((unsigned char)*p < 0x21 || *p == 0x7f) return false;
+  return true;
+}
+
+int rt_reviewers_add(RtCtx *c, const char *name, const char *const *groups, size_t ngroups, const char *key) {
+  if (!rt_good_name(name))
+    return rt_fail(c, "input", "'%s' is not a reviewer name (printable, no spaces, not 'timeout')", name);
+  for (size_t i = 0; i < ngroups; i++)
+    if (!rt_good_name(groups[i])) return rt_fail(c, "input", "'%s' is not a group name", groups[i]);
+  int rc = st_begin(c->st);
+  if (rc == ST_OK) rc = st_add_reviewer(c->st, name, key, (int64_t)time(NULL));
+  for (size_t i = 0; rc == ST_OK && i < ngroups; i++) rc = st_add_membership(c->st, name, groups[i]);
+  if (rc == ST_OK) rc = st_commit(c->st);
+  if (rc != ST_OK) {
+    st_rollback(c->st);
+    return rt_store_fail(c, "adding the reviewer");
+  }
+  return RT_COMPLETED;
+}
 
 /* ---- items and who may decide them ----------------------------------------------- */
 

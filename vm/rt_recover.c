@@ -30,6 +30,7 @@ bool rt_owner_is_dead(const RtCtx *c, const char *owner) {
 }
 
 int rt_instance_items(RtCtx *c, const char *instance, const char *status, StItem **out, size_t *n) {
+  if (status && strcmp(status, "open") == 0) return st_list_open_items_of(c->st, instance, out, n);
   int rc = st_list_items(c->st, status, NULL, out, n);
   if (rc != ST_OK) {
     *out = NULL;

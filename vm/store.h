@@ -107,6 +107,9 @@ int st_set_item_digest(Store *st, int64_t id, const char *digest);
 int st_get_item(Store *st, int64_t id, StItem *out);
 /* status NULL = any; group NULL = any; ordered by id */
 int st_list_items(Store *st, const char *status, const char *group, StItem **out, size_t *n);
+/* The open items of one instance, ordered by id (an index lookup: the cost
+ * does not grow with the other instances' items). */
+int st_list_open_items_of(Store *st, const char *instance, StItem **out, size_t *n);
 void st_items_free(StItem *v, size_t n);
 /* Move an open item to new_status; ST_CONFLICT if it is not open (exactly
  * one of several racing deciders gets ST_OK). */

@@ -8,7 +8,6 @@
  * (sq_backfill_chains). */
 #include "store_sqlite.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "mem.h"
@@ -16,22 +15,36 @@
 
 /* ---- the hashes ----------------------------------------------------------------- */
 
-/* The text a hash is computed over, built up in a mem_alloc'd buffer. */
+/* The text a hash is computed over: in `small` while it fits, then in a
+ * mem_alloc'd buffer. */
 typedef struct ChainBuf {
   char *p;
   size_t len, cap;
   bool oom;
+  char small[512];
 } ChainBuf;
+
+static void buf_init(ChainBuf *b) {
+  b->p = b->small;
+  b->len = 0;
+  b->cap = sizeof b->small;
+  b->oom = false;
+}
+
+static void buf_release(ChainBuf *b) {
+  if (b->p != b->small) mem_free(b->p, b->cap);
+}
 
 static void buf_add(ChainBuf *b, const char *s, size_t n) {
   if (b->oom) return;
   if (b->len + n + 1 > b->cap) {
     size_t ncap = (b->len + n + 1) * 2;
-    char *np = mem_realloc(b->p, b->cap, ncap);
+    char *np = b->p == b->small ? mem_alloc(ncap) : mem_realloc(b->p, b->cap, ncap);
     if (!np) {
       b->oom = true;
       return;
     }
+    if (b->p == b->small) memcpy(np, b->small, b->len);
     b->p = np;
     b->cap = ncap;
   }
@@ -40,10 +53,18 @@ static void buf_add(ChainBuf *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
+/* "N|" in decimal (as printf's %lld would write it) */
 static void buf_int(ChainBuf *b, int64_t v) {
-  char t[32];
-  int n = snprintf(t, sizeof t, "%lld|", (long long)v);
-  buf_add(b, t, (size_t)n);
+  char t[24];
+  size_t i = sizeof t;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  t[--i] = '|';
+  do {
+    t[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) t[--i] = '-';
+  buf_add(b, t + i, sizeof t - i);
 }
 
 /* Length-prefixed text ("N:bytes|"), "-|" for NULL. */
@@ -64,19 +85,25 @@ static const char zero_hash[65] = "000000000000000000000000000000000000000000000
 
 static bool buf_hash(ChainBuf *b, char out[65]) {
   if (b->oom) {
-    mem_free(b->p, b->cap);
+    buf_release(b);
     return false;
   }
   uint8_t h[32];
   hitl_sha256(h, b->p, b->len);
-  mem_free(b->p, b->cap);
-  for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", h[i]);
+  buf_release(b);
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    out[2 * i] = digits[h[i] >> 4];
+    out[2 * i + 1] = digits[h[i] & 15];
+  }
+  out[64] = '\0';
   return true;
 }
 
 bool st_event_hash(const char *prev, const char *instance, int64_t seq, int64_t at, const char *kind,
                    const char *fields, char out[65]) {
-  ChainBuf b = {0};
+  ChainBuf b;
+  buf_init(&b);
   buf_add(&b, prev ? prev : zero_hash, 64);
   buf_add(&b, "|hitl-event-1|", 14);
   buf_text(&b, instance);
@@ -88,7 +115,8 @@ bool st_event_hash(const char *prev, const char *instance, int64_t seq, int64_t 
 }
 
 bool st_verdict_hash(const char *prev, const StVerdict *v, char out[65]) {
-  ChainBuf b = {0};
+  ChainBuf b;
+  buf_init(&b);
   buf_add(&b, prev ? prev : zero_hash, 64);
   buf_add(&b, "|hitl-verdict-1|", 16);
   buf_int(&b, v->id);

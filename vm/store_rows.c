@@ -145,8 +145,9 @@ int st_update_instance(Store *st, const StInstance *in) {
 
 int st_list_instances(Store *st, const char *status, StInstance **out, size_t *n) {
   SqBind b;
-  sq_start(st, status ? Q_LIST_INSTANCES_STATUS : Q_LIST_INSTANCES, &b);
-  if (status) sq_bind_text(&b, 1, status);
+  bool running = status && strcmp(status, "running") == 0;
+  sq_start(st, running ? Q_LIST_INSTANCES_RUNNING : status ? Q_LIST_INSTANCES_STATUS : Q_LIST_INSTANCES, &b);
+  if (status && !running) sq_bind_text(&b, 1, status);
   void *v;
   int rc = sq_list(st, &b, "st_list_instances", &instance_record, &v, n);
   *out = v;
@@ -225,12 +226,24 @@ int st_get_item(Store *st, int64_t id, StItem *out) {
 
 int st_list_items(Store *st, const char *status, const char *group, StItem **out, size_t *n) {
   SqBind b;
-  sq_start(st, status ? (group ? Q_LIST_ITEMS_STATUS_GROUP : Q_LIST_ITEMS_STATUS)
-                      : (group ? Q_LIST_ITEMS_GROUP : Q_LIST_ITEMS), &b);
-  if (status) sq_bind_text(&b, 1, status);
+  bool open = status && strcmp(status, "open") == 0;
+  if (open) sq_start(st, group ? Q_LIST_OPEN_ITEMS_GROUP : Q_LIST_OPEN_ITEMS, &b);
+  else sq_start(st, status ? (group ? Q_LIST_ITEMS_STATUS_GROUP : Q_LIST_ITEMS_STATUS)
+                           : (group ? Q_LIST_ITEMS_GROUP : Q_LIST_ITEMS), &b);
+  if (status && !open) sq_bind_text(&b, 1, status);
   if (group) sq_bind_text(&b, 2, group);
   void *v;
   int rc = sq_list(st, &b, "st_list_items", &item_record, &v, n);
+  *out = v;
+  return rc;
+}
+
+int st_list_open_items_of(Store *st, const char *instance, StItem **out, size_t *n) {
+  SqBind b;
+  sq_start(st, Q_LIST_OPEN_ITEMS_OF, &b);
+  sq_bind_text(&b, 1, instance);
+  void *v;
+  int rc = sq_list(st, &b, "st_list_open_items_of", &item_record, &v, n);
   *out = v;
   return rc;
 }

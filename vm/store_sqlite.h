@@ -57,6 +57,9 @@
   S(LIST_INSTANCES, "SELECT " SQ_INSTANCE_COLS " FROM instances ORDER BY created, id")     \
   S(LIST_INSTANCES_STATUS, "SELECT " SQ_INSTANCE_COLS " FROM instances WHERE status = ?1 " \
                            "ORDER BY created, id")                                         \
+  /* the literal status lets SQLite use the partial index (v5) */                         \
+  S(LIST_INSTANCES_RUNNING, "SELECT " SQ_INSTANCE_COLS " FROM instances "                  \
+                            "WHERE status = 'running' ORDER BY created, id")               \
   S(SAVE_SNAPSHOT, "INSERT INTO snapshots(instance, bytes) VALUES (?1, ?2) "               \
                    "ON CONFLICT(instance) DO UPDATE SET bytes = excluded.bytes")           \
   S(LOAD_SNAPSHOT, "SELECT bytes FROM snapshots WHERE instance = ?1")                      \
@@ -71,6 +74,12 @@
   S(LIST_ITEMS_GROUP, "SELECT " SQ_ITEM_COLS " FROM items WHERE \"by\" = ?2 ORDER BY id")  \
   S(LIST_ITEMS_STATUS_GROUP, "SELECT " SQ_ITEM_COLS " FROM items "                         \
                              "WHERE status = ?1 AND \"by\" = ?2 ORDER BY id")              \
+  S(LIST_OPEN_ITEMS, "SELECT " SQ_ITEM_COLS " FROM items INDEXED BY items_open "           \
+                     "WHERE status = 'open' ORDER BY id")                                  \
+  S(LIST_OPEN_ITEMS_GROUP, "SELECT " SQ_ITEM_COLS " FROM items "                           \
+                           "WHERE status = 'open' AND \"by\" = ?2 ORDER BY id")            \
+  S(LIST_OPEN_ITEMS_OF, "SELECT " SQ_ITEM_COLS " FROM items "                              \
+                        "WHERE status = 'open' AND instance = ?1 ORDER BY id")            \
   S(CLOSE_ITEM, "UPDATE items SET status = ?2 WHERE id = ?1 AND status = 'open'")          \
   S(ITEM_EXISTS, "SELECT 1 FROM items WHERE id = ?1")                                      \
   S(COUNT_OPEN_ITEMS, "SELECT count(*) FROM items WHERE status = 'open'")                  \

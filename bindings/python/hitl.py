@@ -16,6 +16,16 @@ library only, no build step).
     elif status == hitl.COMPLETED:
         print(run.result)
 
+A Store is what `hitlvm` works on, from Python: durable instances that one
+process starts and another resumes:
+
+    store = hitl.Store("refunds.db")
+    store.bind("lookup_order", lookup_order)     # each process binds its actions
+    out = store.run(prog, {"order_id": "A-1"}, as_="agent")
+    item = out["pending"][0]["id"]               # out["status"] == "suspended"
+    ...                                          # later, in any process:
+    hitl.Store("refunds.db").resume(item, "approve", as_="alice")
+
 The library is found through $HITL_LIB, else lib/libhitl.so of the
 repository this file sits in, else the system's search (ldconfig).  Action
 callbacks are libffi closures made by ctypes (CFUNCTYPE); a Python exception
@@ -32,7 +42,7 @@ import ctypes.util
 import json
 import os
 
-__all__ = ["HitlError", "Program", "Instance", "version",
+__all__ = ["HitlError", "Program", "Instance", "Store", "version",
            "COMPLETED", "SUSPENDED", "FAILED", "REVIEWING"]
 
 COMPLETED = "completed"
@@ -45,6 +55,8 @@ _ERROR = -1
 ACTION_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
                              ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p))
 EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
+NOTE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
+_EXIT_REFUSED = 2
 
 
 class _Limits(ctypes.Structure):
@@ -111,6 +123,23 @@ def _declare(lib):
         "hitl_restore": (I, [P, S, ctypes.c_size_t, ctypes.POINTER(_Limits), PP, PP]),
         "hitl_reviews_json": (S, [P]),
         "hitl_review": (I, [P, ctypes.c_int64, S, PP]),
+        "hitl_store_open": (I, [S, PP, PP]),
+        "hitl_store_close": (V, [P]),
+        "hitl_store_bind": (I, [P, S, ACTION_FN, P]),
+        "hitl_store_bind_default": (V, [P, ACTION_FN, P]),
+        "hitl_store_bind_mocks": (I, [P, S, PP]),
+        "hitl_store_set_limits": (V, [P, ctypes.POINTER(_Limits)]),
+        "hitl_store_on_event": (V, [P, EVENT_FN, P]),
+        "hitl_store_on_note": (V, [P, NOTE_FN, P]),
+        "hitl_store_run": (I, [P, P, S, S, S, PP, PP]),
+        "hitl_store_resume": (I, [P, ctypes.c_int64, S, S, S, S, S, PP, PP]),
+        "hitl_store_outcome": (I, [P, S, PP, PP]),
+        "hitl_store_pending": (I, [P, S, S, PP, PP]),
+        "hitl_store_show": (I, [P, ctypes.c_int64, PP, PP]),
+        "hitl_store_instances": (I, [P, S, PP, PP]),
+        "hitl_store_log": (I, [P, S, PP, PP]),
+        "hitl_store_expire": (I, [P, ctypes.c_int64, PP, PP]),
+        "hitl_store_reviewers_add": (I, [P, S, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t, PP]),
         "hitl_error_kind": (S, [P]),
         "hitl_error_message": (S, [P]),
         "hitl_error_line": (ctypes.c_int64, [P]),
@@ -127,7 +156,7 @@ _lib = _declare(ctypes.CDLL(_find_library()))
 
 
 def version():
-    """The library's version, e.g. "0.1.0"."""
+    """The library's version, e.g. "0.2.0"."""
     return _lib.hitl_version().decode()
 
 
@@ -159,6 +188,31 @@ def _limits(limits):
 def _give_text(text, out):
     """Hand text to the library in memory it frees (hitl_strdup)."""
     out[0] = _lib.hitl_strdup(text.encode())
+
+
+def _action_closure(call, errors):
+    """A CFUNCTYPE callback around call(action_name, args_dict); an exception
+    fails the call with its text and is kept in errors."""
+    def cb(user, action, args, out):
+        try:
+            value = call(action.decode(), json.loads(args))
+            _give_text(json.dumps(value), out)
+            return 0 if out[0] else 1
+        except BaseException as e:   # nothing may cross back into C
+            errors.append(e)
+            _give_text(str(e) or type(e).__name__, out)
+            return 1
+    return ACTION_FN(cb)
+
+
+def _take_text(ptr):
+    """The text of a char * the library handed out (freed with hitl_free)."""
+    if not ptr:
+        return None
+    try:
+        return ctypes.string_at(ptr).decode()
+    finally:
+        _lib.hitl_free(ptr)
 
 
 class Program:
@@ -250,16 +304,7 @@ class Instance:
     # ---- bindings --------------------------------------------------------
 
     def _closure(self, call):
-        def cb(user, action, args, out):
-            try:
-                value = call(action.decode(), json.loads(args))
-                _give_text(json.dumps(value), out)
-                return 0 if out[0] else 1
-            except BaseException as e:   # nothing may cross back into C
-                self.action_errors.append(e)
-                _give_text(str(e) or type(e).__name__, out)
-                return 1
-        return ACTION_FN(cb)
+        return _action_closure(call, self.action_errors)
 
     def bind(self, action, fn):
         """Bind an action to fn, called with the arguments as keywords; its
@@ -392,6 +437,177 @@ class Instance:
         h, self._h = getattr(self, "_h", None), None
         if h and _lib:
             _lib.hitl_instance_free(h)
+        self._keep = {}
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Store:
+    """A durable store: what `hitlvm` works on (SQLite), used from Python.
+    Instances started here suspend at checkpoints and are resumed later by
+    any process — this module, another host, or `hitlvm resume` — and the
+    other way round.  Every change is one transaction.
+
+    Bindings belong to the handle, by action name, for every instance it
+    runs: the process that resumes an instance binds the actions that run
+    from then on (a bound Python function wins over the instance's mocks and
+    its `from` function).  Refusals raise HitlError (kind "input", "verdict",
+    "usage", "store"); a playbook that fails returns an outcome whose status
+    is "failed", with the error in it (and in Store.error).  One handle
+    belongs to one thread at a time; open one per thread."""
+
+    def __init__(self, path=None):
+        """Open (creating it when missing) the store at path; None means
+        $HITL_STORE, else ./.hitl/store.db, as hitlvm."""
+        h, err = ctypes.c_void_p(), ctypes.c_void_p()
+        if _lib.hitl_store_open(path.encode() if path else None, ctypes.byref(h), ctypes.byref(err)) != 0:
+            self._h = None
+            raise _take_error(err.value)
+        self._h = h.value
+        self._keep = {}                 # CFUNCTYPE closures, alive as long as bound
+        self.action_errors = []         # Python exceptions raised by actions, in order
+        self.notes = []                 # warnings and recovery notes, in order
+        self.error = None               # the HitlError of the last failed playbook
+        self.on_note(self.notes.append)
+
+    # ---- bindings --------------------------------------------------------
+
+    def bind(self, action, fn):
+        """Bind an action by name to fn, called with the arguments as
+        keywords; fn None removes the binding."""
+        cb = ACTION_FN() if fn is None else _action_closure(lambda name, args: fn(**args), self.action_errors)
+        if _lib.hitl_store_bind(self._h, action.encode(), cb, None) != 0:
+            raise MemoryError("hitl_store_bind")
+        self._keep[action] = cb
+        return fn
+
+    def action(self, name=None):
+        """Decorator form of bind."""
+        def deco(fn):
+            self.bind(name or fn.__name__, fn)
+            return fn
+        return deco
+
+    def bind_default(self, fn):
+        """fn(action_name, args_dict) for every action nothing else answers."""
+        cb = _action_closure(fn, self.action_errors) if fn else ACTION_FN()
+        _lib.hitl_store_bind_default(self._h, cb, None)
+        self._keep[None] = cb
+
+    def bind_mocks(self, mocks):
+        """Mocks (a dict or hitlvm --mock JSON text) for the instances run
+        starts from now on, kept with each instance; None for none."""
+        err = ctypes.c_void_p()
+        text = None if mocks is None else _json_arg(mocks)
+        if _lib.hitl_store_bind_mocks(self._h, text, ctypes.byref(err)) != 0:
+            raise _take_error(err.value)
+
+    def set_limits(self, limits=None):
+        """Limits of every run segment ({"fuel": N, ...}; None: defaults)."""
+        _lib.hitl_store_set_limits(self._h, _limits(limits))
+
+    def on_event(self, fn):
+        """fn(kind, fields_dict) for each event of the segments this handle runs."""
+        if fn is None:
+            cb = EVENT_FN()
+        else:
+            def cb_py(user, kind, fields):
+                try:
+                    fn(kind.decode(), json.loads(fields))
+                except BaseException as e:
+                    self.action_errors.append(e)
+            cb = EVENT_FN(cb_py)
+        _lib.hitl_store_on_event(self._h, cb, None)
+        self._keep["<events>"] = cb
+
+    def on_note(self, fn):
+        """fn(message) for each note (warnings, recovered instances)."""
+        if fn is None:
+            cb = NOTE_FN()
+        else:
+            def cb_py(user, message):
+                try:
+                    fn(message.decode(errors="replace"))
+                except BaseException as e:
+                    self.action_errors.append(e)
+            cb = NOTE_FN(cb_py)
+        _lib.hitl_store_on_note(self._h, cb, None)
+        self._keep["<notes>"] = cb
+
+    # ---- calls -----------------------------------------------------------
+
+    @staticmethod
+    def _enc(text):
+        return None if text is None else text.encode()
+
+    def _call(self, fn, *args):
+        """fn(handle, *args, &out, &err): the result parsed, HitlError when refused."""
+        out, err = ctypes.c_void_p(), ctypes.c_void_p()
+        rc = fn(self._h, *args, ctypes.byref(out), ctypes.byref(err))
+        text = _take_text(out.value)
+        if rc == _EXIT_REFUSED:
+            e = _take_error(err.value)
+            e.partial = json.loads(text) if text else None
+            raise e
+        self.error = _take_error(err.value) if err.value else None
+        return json.loads(text) if text else None
+
+    def run(self, program, input=None, params=None, as_=None):
+        """Start an instance of program as as_ (None: the OS user) and run it
+        until it stops: the outcome {"instance", "status", "result"?,
+        "error"?, "pending": [item, ...]}."""
+        return self._call(_lib.hitl_store_run, program._h,
+                          None if input is None else _json_arg(input),
+                          None if params is None else _json_arg(params), self._enc(as_))
+
+    def resume(self, item, verdict, reason=None, edits=None, digest=None, as_=None):
+        """Give item the verdict ("approve", "modify" with edits={...},
+        "reject"; "pass" or "flag" for a review item) as as_, and run its
+        instance on: the outcome."""
+        return self._call(_lib.hitl_store_resume, item, verdict.encode(), self._enc(reason),
+                          None if edits is None else _json_arg(edits), self._enc(digest), self._enc(as_))
+
+    def outcome(self, instance):
+        """Where an instance stands: the outcome object."""
+        return self._call(_lib.hitl_store_outcome, instance.encode())
+
+    def pending(self, group=None, as_=None):
+        """The open items (those of group; those as_ may decide)."""
+        return self._call(_lib.hitl_store_pending, self._enc(group), self._enc(as_))
+
+    def show(self, item):
+        """One item, with "votes", "approvals" and "status"."""
+        return self._call(_lib.hitl_store_show, item)
+
+    def instances(self, status=None):
+        return self._call(_lib.hitl_store_instances, self._enc(status))
+
+    def log(self, instance):
+        """The instance's events, [{"seq", "at", "kind", ...}]."""
+        return self._call(_lib.hitl_store_log, instance.encode())
+
+    def expire(self, now=None):
+        """Give the timeout verdicts due at now (Unix seconds; None: the
+        clock): [{"item", "instance", "verdict", "status"}]."""
+        return self._call(_lib.hitl_store_expire, -1 if now is None else int(now))
+
+    def reviewers_add(self, name, groups):
+        """Add the reviewer name to the groups (created, or extended)."""
+        arr = (ctypes.c_char_p * max(len(groups), 1))(*[g.encode() for g in groups])
+        err = ctypes.c_void_p()
+        if _lib.hitl_store_reviewers_add(self._h, name.encode(), arr, len(groups), ctypes.byref(err)) != 0:
+            raise _take_error(err.value)
+
+    def close(self):
+        h, self._h = getattr(self, "_h", None), None
+        if h and _lib:
+            _lib.hitl_store_close(h)
         self._keep = {}
 
     __del__ = close

@@ -1,6 +1,7 @@
 """bindings/python/test_hitl.py — the Python binding, as an agent would use
 it: compile, bind Python functions, checkpoints, snapshots restored in a
-fresh instance and in another process (the examples), errors as HitlError,
+fresh instance, the store (hitl.Store: run, the desk, resume from another
+handle and from another process — the examples), errors as HitlError,
 `from` actions through libffi.  Run by `make check`:
 
     HITL_LIB=lib/libhitl.so python3 -m unittest discover bindings/python
@@ -236,41 +237,146 @@ return [add(2, 3), scale(2.0, 0.25), negate(true), greet("py"), wrap({a: 1}), e]
                                       {"got": {"a": 1}, "bytes": 7}, "action"])
 
 
+class TestStore(unittest.TestCase):
+    """hitl.Store: durable instances, the desk, verdicts from another handle."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.path = os.path.join(self.tmp.name, "store.db")
+        self.prog = hitl.Program.compile(REFUND, name="refund.hitl")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_run_pending_resume(self):
+        agent = hitl.Store(self.path)
+        agent_paid = []
+        agent.bind("issue_refund", lambda order, amount: agent_paid.append(amount) or {"ok": True})
+        kinds = []
+        agent.on_event(lambda kind, fields: kinds.append(kind))
+        out = agent.run(self.prog, {"order": "A-1", "amount": 120.5}, as_="agent")
+        self.assertEqual(out["status"], hitl.SUSPENDED)
+        self.assertIn("checkpoint", kinds)
+        item = out["pending"][0]
+        self.assertEqual(item["title"], "Refund 120.5 for A-1?")
+        self.assertEqual(item["payload"]["show"], {"order": "A-1", "amount": 120.5})
+        self.assertEqual([i["id"] for i in agent.pending()], [item["id"]])
+        self.assertEqual(agent.pending(as_="agent"), [])
+        self.assertEqual(agent.show(item["id"])["digest"], item["digest"])
+        self.assertEqual(agent.instances("suspended")[0]["id"], out["instance"])
+
+        refusals = [(item["id"], "approve", "agent", "verdict"),      # the starter
+                    (item["id"], "maybe", "bob", "verdict"),
+                    (item["id"] + 9, "approve", "bob", "usage"),
+                    (item["id"], "modify", "bob", "verdict")]         # modify without edits
+        for it, verdict, who, kind in refusals:
+            with self.assertRaises(hitl.HitlError) as cm:
+                agent.resume(it, verdict, as_=who)
+            self.assertEqual(cm.exception.kind, kind)
+        with self.assertRaises(hitl.HitlError) as cm:
+            agent.resume(item["id"], "approve", digest="0" * 64, as_="bob")
+        self.assertIn("digest mismatch", cm.exception.message)
+
+        desk = hitl.Store(self.path)                 # another handle: its own binding runs
+        desk_paid = []
+        desk.bind("issue_refund", lambda order, amount: desk_paid.append(amount) or {"ok": True})
+        done = desk.resume(item["id"], "modify", edits={"amount": 99.5}, reason="partial",
+                           digest=item["digest"], as_="alice")
+        self.assertEqual(done["status"], hitl.COMPLETED)
+        self.assertEqual(done["result"], {"refunded": 99.5})
+        self.assertEqual((agent_paid, desk_paid), ([], [99.5]))
+        log = agent.log(out["instance"])
+        self.assertEqual([e["kind"] for e in log][-4:], ["verdict", "resumed", "action", "completed"])
+        self.assertEqual(agent.outcome(out["instance"])["status"], hitl.COMPLETED)
+        with self.assertRaises(hitl.HitlError) as cm:
+            desk.resume(item["id"], "approve", as_="bob")
+        self.assertIn("already decided", cm.exception.message)
+
+    def test_exceptions_mocks_refusals(self):
+        with hitl.Store(self.path) as store:
+            with self.assertRaises(hitl.HitlError) as cm:
+                store.run(self.prog, {"order": 5}, as_="agent")
+            self.assertEqual(cm.exception.kind, "input")
+            self.assertEqual(store.instances(), [])
+            store.bind_mocks({"issue_refund": {"ok": True}, "nosuch": 1})
+            out = store.run(self.prog, {"order": "A-2", "amount": 10}, as_="agent")
+            self.assertIn("'nosuch' is not an action", store.notes[-1])
+            item = out["pending"][0]["id"]
+
+            def boom(order, amount):
+                raise RuntimeError("the bank said no")
+            store.bind("issue_refund", boom)              # wins over the mock
+            out = store.resume(item, "approve", as_="bob")
+            self.assertEqual(out["status"], hitl.FAILED)
+            self.assertEqual(out["error"]["kind"], "action")
+            self.assertIn("the bank said no", store.error.message)
+            self.assertIsInstance(store.action_errors[0], RuntimeError)
+
+    def test_expire_and_groups(self):
+        prog = hitl.Program.compile('playbook g "grouped"\ncheckpoint "Go?" {\n  by "ops"\n'
+                                    '  timeout 1h -> approve\n} approve {\n  log "went"\n}\nreturn 1\n')
+        store = hitl.Store(self.path)
+        store.reviewers_add("olga", ["ops"])
+        out = store.run(prog, as_="agent")
+        item = out["pending"][0]["id"]
+        with self.assertRaises(hitl.HitlError) as cm:
+            store.resume(item, "approve", as_="bob")
+        self.assertIn("not a member of group ops", cm.exception.message)
+        self.assertEqual(store.expire(), [])
+        expired = store.expire(now=2 ** 40)
+        self.assertEqual(expired, [{"item": item, "instance": out["instance"], "verdict": "approve",
+                                    "status": "completed"}])
+
+
 class TestExamples(unittest.TestCase):
-    """examples/agent.py stops at a checkpoint; examples/resume.py, another
-    process, approves and the agent's action runs there."""
+    """examples/agent.py stops at a checkpoint, its instance in a store;
+    examples/resume.py, another process, approves from the store and the
+    agent's action runs there."""
 
     def run_py(self, *args):
         env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
         return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, timeout=60)
 
+    def refunds(self, d):
+        path = os.path.join(d, "refunds.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f]
+
     def test_agent_then_resume(self):
+        agent, resume = os.path.join(HERE, "examples", "agent.py"), os.path.join(HERE, "examples", "resume.py")
         with tempfile.TemporaryDirectory() as d:
-            a = self.run_py(os.path.join(HERE, "examples", "agent.py"), d, "A-1001")
+            a = self.run_py(agent, d, "A-1001")
             self.assertEqual(a.returncode, 0, a.stderr)
             self.assertIn("suspended", a.stdout)
-            for f in ("program.hbc", "snapshot.bin", "pending.json"):
-                self.assertTrue(os.path.exists(os.path.join(d, f)), f)
-            self.assertFalse(os.path.exists(os.path.join(d, "refunds.jsonl")))
-            with open(os.path.join(d, "pending.json")) as f:
-                item = json.load(f)
-            self.assertIn("A-1001", item["title"])
+            started = json.loads(a.stdout.strip().splitlines()[-1])
+            self.assertTrue(os.path.exists(os.path.join(d, "store.db")))
+            self.assertEqual(self.refunds(d), [])
 
-            r = self.run_py(os.path.join(HERE, "examples", "resume.py"), d, "approve")
+            r = self.run_py(resume, d, str(started["item"]), "approve")
             self.assertEqual(r.returncode, 0, r.stderr)
-            with open(os.path.join(d, "refunds.jsonl")) as f:
-                refunds = [json.loads(line) for line in f]
+            self.assertIn("A-1001", r.stdout)
+            refunds = self.refunds(d)
             self.assertEqual(len(refunds), 1)
             self.assertEqual(refunds[0]["order_id"], "A-1001")
+            self.assertNotEqual(refunds[0]["pid"], started["pid"])      # issued by the resuming process
             self.assertEqual(json.loads(r.stdout.strip().splitlines()[-1])["status"], "completed")
 
-            # the same snapshot, rejected in a third process: nothing is refunded
-            r = self.run_py(os.path.join(HERE, "examples", "resume.py"), d, "reject", "not eligible")
-            self.assertEqual(r.returncode, 0, r.stderr)
-            with open(os.path.join(d, "refunds.jsonl")) as f:
-                self.assertEqual(len(f.readlines()), 1)
-            self.assertIn("not eligible", r.stdout)
+            # decided once: a second verdict is refused, nothing refunded
+            r = self.run_py(resume, d, str(started["item"]), "approve")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("already decided", r.stderr)
+            self.assertEqual(len(self.refunds(d)), 1)
 
+            # another order, rejected in a third process: nothing refunded
+            a = self.run_py(agent, d, "A-1002")
+            second = json.loads(a.stdout.strip().splitlines()[-1])
+            self.assertNotEqual(second["item"], started["item"])
+            r = self.run_py(resume, d, str(second["item"]), "reject", "not eligible")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(len(self.refunds(d)), 1)
+            self.assertIn("not eligible", r.stdout)
 
 if __name__ == "__main__":
     unittest.main()

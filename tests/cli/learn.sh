@@ -157,7 +157,7 @@ decide approve
 check "resume of an older instance completes under the calibrated threshold" eval 'status_is 0 || status_is 3'
 
 # ---- the schema: a v1 store is migrated ------------------------------------------
-check "the store is at schema version 4" [ "$(sqlite3 "$DB" "select value from meta where key = 'schema_version'")" = 4 ]
+check "the store is at schema version 5" [ "$(sqlite3 "$DB" "select value from meta where key = 'schema_version'")" = 5 ]
 
 # ---- the simulation, short --------------------------------------------------------
 if python3 "$ROOT/tests/sim/sim.py" --bindir "$BIN" --short --check >sim.out 2>&1; then ok "simulation: calibration moves the threshold down, few routed, few errors"

@@ -24,7 +24,7 @@
 #include "vm/store.h"
 
 /* the schema version this build writes */
-#define SCHEMA_V 4
+#define SCHEMA_V 5
 
 static char dir[256];
 static char path[512];

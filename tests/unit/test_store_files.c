@@ -3,9 +3,15 @@
  * older ones, and hostile files (not a database, corrupt, unreadable). */
 #include "test_store.h"
 
-/* the SQL that takes a store of this version back to version 2 (to test
- * the migrations from older ones) */
-#define BACK_TO_V2 "DROP TABLE heads; DROP TABLE decisions; ALTER TABLE events DROP COLUMN hash; " \
+/* the SQL that takes a store of this version back to version 4, and to
+ * version 2 (to test the migrations from older ones) */
+#define BACK_TO_V4 "DROP INDEX items_open; DROP INDEX items_open_by; DROP INDEX instances_running; " \
+                   "CREATE INDEX items_status ON items(status, id); " \
+                   "CREATE INDEX items_by ON items([by], status, id); " \
+                   "CREATE INDEX verdicts_item ON verdicts(item, id); " \
+                   "CREATE INDEX instances_status ON instances(status, created, id); "
+#define BACK_TO_V2 BACK_TO_V4 \
+                   "DROP TABLE heads; DROP TABLE decisions; ALTER TABLE events DROP COLUMN hash; " \
                    "DROP TABLE memberships; DROP TABLE reviewers; DROP TABLE groups; " \
                    "DROP INDEX verdicts_vote; ALTER TABLE verdicts DROP COLUMN signature; "
 
@@ -90,7 +96,7 @@ static void test_versions(void **state) {
   remove_db(path);
   st = populated();
   st_close(st);
-  assert_int_equal(sql("DROP TABLE heads; DROP TABLE decisions; ALTER TABLE events DROP COLUMN hash; "
+  assert_int_equal(sql(BACK_TO_V4 "DROP TABLE heads; DROP TABLE decisions; ALTER TABLE events DROP COLUMN hash; "
                        "UPDATE meta SET value = 3 WHERE key = 'schema_version'"), 0);
   st = open_store();
   StAudit a;
@@ -104,6 +110,39 @@ static void test_versions(void **state) {
   assert_false(a.ok);
   assert_int_equal(a.seq, 1);
   st_close(st);
+
+  /* a version 4 store: v5 swaps the status indexes for partial ones, its rows kept */
+  remove_db(path);
+  st = populated();
+  add_item(st, "0123456789abcdef", NULL);
+  char *before = api_dump(st);
+  st_close(st);
+  assert_int_equal(sql(BACK_TO_V4 "UPDATE meta SET value = 4 WHERE key = 'schema_version'"), 0);
+  st = open_store();
+  assert_int_equal(st_schema_version(st), SCHEMA_V);
+  char *after = api_dump(st);
+  assert_same_dump(before, after);
+  free(before);
+  free(after);
+  StItem *its;
+  size_t nit;
+  assert_int_equal(st_list_open_items_of(st, "0123456789abcdef", &its, &nit), ST_OK);
+  assert_int_equal(nit, 2);
+  st_items_free(its, nit);
+  assert_int_equal(st_list_items(st, "open", "finance", &its, &nit), ST_OK);
+  assert_int_equal(nit, 1);
+  st_items_free(its, nit);
+  st_close(st);
+  /* the same indexes as a new store's */
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "sqlite3 '%s' \"SELECT group_concat(name, ' ') FROM "
+           "(SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name)\"", path);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  char names[512] = "";
+  assert_non_null(fgets(names, sizeof names, p));
+  assert_int_equal(pclose(p), 0);
+  assert_string_equal(names, "instances_running items_open items_open_by memberships_grp verdicts_vote\n");
 
   /* somebody else's database */
   remove_db(path);

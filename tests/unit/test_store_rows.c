@@ -139,6 +139,29 @@ static void test_instances(void **state) {
   assert_int_equal(st_list_instances(st, "failed", &v, &n), ST_OK);
   assert_int_equal(n, 0);
   assert_null(v);
+  /* each status's list is the full list filtered (running: its partial index, v5) */
+  static const char *const statuses[] = {"running", "suspended", "reviewing", "completed", "failed"};
+  StInstance *all;
+  size_t nall;
+  assert_int_equal(st_list_instances(st, NULL, &all, &nall), ST_OK);
+  for (size_t k = 0; k < 5; k++) {
+    assert_int_equal(st_list_instances(st, statuses[k], &v, &n), ST_OK);
+    size_t at = 0;
+    for (size_t i = 0; i < nall; i++) {
+      if (strcmp(all[i].status, statuses[k]) != 0) continue;
+      assert_true(at < n);
+      assert_string_equal(v[at].id, all[i].id);
+      at++;
+    }
+    assert_int_equal(at, n);
+    st_instances_free(v, n);
+  }
+  st_instances_free(all, nall);
+  st_update_instance(st, &(StInstance){.id = (char *)"00000000000000cc", .status = (char *)"running", .updated = 1});
+  assert_int_equal(st_list_instances(st, "running", &v, &n), ST_OK);
+  assert_true(n >= 1);
+  assert_string_equal(v[n - 1].id, "00000000000000cc");
+  st_instances_free(v, n);
   st_close(st);
 }
 
@@ -276,6 +299,20 @@ static void test_items(void **state) {
   assert_int_equal(v[1].id, ids[4]);
   st_items_free(v, n);
   assert_int_equal(st_list_items(st, "open", "nobody", &v, &n), ST_OK);
+  assert_int_equal(n, 0);
+  assert_null(v);
+  /* an instance's open items */
+  assert_int_equal(st_list_open_items_of(st, "i1", &v, &n), ST_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(v[0].id, ids[0]);
+  assert_int_equal(v[1].id, ids[4]);
+  st_items_free(v, n);
+  assert_int_equal(st_list_open_items_of(st, "i2", &v, &n), ST_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(v[0].id, ids[1]);
+  assert_string_equal(v[0].by, "finance");
+  st_items_free(v, n);
+  assert_int_equal(st_list_open_items_of(st, "nobody", &v, &n), ST_OK);
   assert_int_equal(n, 0);
   assert_null(v);
 

@@ -5,11 +5,16 @@ checkpoint for a person to approve the refund it drafted.
 
     python3 agent.py FOLDER [ORDER_ID]
 
-The suspended instance goes to FOLDER as program.hbc (the compiled
-playbook), snapshot.bin (the instance's whole state) and pending.json (what
-the person is asked).  examples/resume.py, another process, later gives the
-verdict; the refund is issued there.  (When the store is in the library the
-snapshot will live in the store instead of a folder.)"""
+The suspended instance is kept in the store FOLDER/store.db (the program,
+the instance's state, the item waiting for a person, the log), as `hitlvm`
+keeps it.  examples/resume.py, another process, later gives the verdict from
+the store: it imports this file's bind_actions, so the refund is issued
+there, by the same Python functions.  `hitlvm pending --store FOLDER/store.db`
+shows the item too.  The last line printed is JSON: {"instance", "item",
+"status", "pid"}.
+
+(Without a store, hitl.Instance.snapshot() / Instance.restore() carry a
+suspended instance as bytes the host keeps itself: docs/embedding.md.)"""
 
 import json
 import os
@@ -65,8 +70,8 @@ def draft_refund(order, reason):
 
 
 def bind_actions(run, folder):
-    """Bind every action; the resuming process calls this again (bindings
-    are host functions, not part of a snapshot)."""
+    """Bind every action on a hitl.Store (or an Instance); the resuming
+    process calls this too: bindings are the process's functions, not stored."""
     def issue_refund(order_id, amount, note):
         receipt = {"order_id": order_id, "amount": amount, "note": note, "pid": os.getpid()}
         with open(os.path.join(folder, "refunds.jsonl"), "a") as f:
@@ -86,23 +91,19 @@ def main():
     os.makedirs(folder, exist_ok=True)
 
     program = hitl.Program.compile(PLAYBOOK, name="refund_agent.hitl")
-    run = hitl.Instance(program)
-    bind_actions(run, folder)
-    status = run.start({"order_id": order_id})
-    if status == hitl.SUSPENDED:
-        with open(os.path.join(folder, "program.hbc"), "wb") as f:
-            f.write(program.bytes)
-        with open(os.path.join(folder, "snapshot.bin"), "wb") as f:
-            f.write(run.snapshot())
-        with open(os.path.join(folder, "pending.json"), "w") as f:
-            json.dump(run.pending, f, indent=2)
-        print(f"suspended: {run.pending['title']}")
-        print(f"waiting for a verdict: python3 resume.py {folder} approve|reject [REASON]|modify AMOUNT")
-    elif status == hitl.FAILED:
-        sys.exit(f"failed: {run.error}")
+    store = hitl.Store(os.path.join(folder, "store.db"))
+    bind_actions(store, folder)
+    out = store.run(program, {"order_id": order_id}, as_="agent")
+    if out["status"] == hitl.SUSPENDED:
+        item = out["pending"][0]
+        print(f"suspended: {item['title']} (item {item['id']})")
+        print(f"waiting for a verdict: python3 resume.py {folder} {item['id']} approve|reject [REASON]|modify AMOUNT")
+        print(json.dumps({"instance": out["instance"], "item": item["id"], "status": out["status"],
+                          "pid": os.getpid()}))
+    elif out["status"] == hitl.FAILED:
+        sys.exit(f"failed: {store.error}")
     else:
-        print(json.dumps({"status": status, "result": run.result}))
-
+        print(json.dumps({"status": out["status"], "result": out.get("result")}))
 
 if __name__ == "__main__":
     main()
