@@ -486,7 +486,8 @@ bench_store() {
 
 # store_bytes_sql INSTANCE [breakdown] — the bytes of an instance's rows: every
 # column's stored length (text as UTF-8 bytes, integers as 8), summed over
-# instances, snapshots, items, verdicts, events and calls
+# instances, snapshots, items, verdicts, events, calls and heads (the chain's
+# head of its log)
 store_bytes_sql() {
   python3 - "$1" "${2:-}" <<'PY'
 import sys
@@ -498,6 +499,7 @@ tables = {
   "verdicts": ("instance", "id item instance verdict reviewer reason edits at"),
   "events": ("instance", "instance seq at kind fields"),
   "calls": ("instance", "instance idx action args state result at"),
+  "heads": ("instance", "instance seq hash"),
 }
 def size(c):
     return "(CASE typeof(%s) WHEN 'integer' THEN 8 WHEN 'real' THEN 8 WHEN 'null' THEN 0 ELSE length(CAST(%s AS BLOB)) END)" % (c, c)

@@ -402,6 +402,7 @@ static void in_doubt(VM *vm, uint16_t site, Value args, const char *extra_json) 
 }
 
 void vm_current_call(VM *vm, VmCallInfo *out) { *out = vm->cur_call; }
+uint64_t vm_calls_made(VM *vm) { return vm->ncalls; }
 
 /* Call a's binding with its arguments map amv (rooted by the caller): 1 with
  * *result (type-checked; the action event logged), 0 raised (a failure's

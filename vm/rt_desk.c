@@ -432,6 +432,34 @@ int rt_instances(RtCtx *c, const char *status, StInstance **out, size_t *n) {
   return RT_COMPLETED;
 }
 
+/* A stored checkpoint or review_opened event is {item, digest} (rt_run.c);
+ * the log shows it with its item's payload, as the VM reported it.  Events
+ * that carry a payload already (stores before it was left out) stay as they
+ * are. */
+static int with_payload(RtCtx *c, const char *instance, StEvent *e) {
+  if (strcmp(e->kind, "checkpoint") != 0 && strcmp(e->kind, "review_opened") != 0) return RT_COMPLETED;
+  json_t *f = json_loads(e->fields, 0, NULL);
+  json_t *id = json_object_get(f, "item");
+  bool bare = json_is_object(f) && json_is_integer(id) && !json_object_get(f, "payload");
+  int64_t item = bare ? json_integer_value(id) : 0;
+  json_decref(f);
+  if (!bare) return RT_COMPLETED;
+  StItem it;
+  int rc = st_get_item(c->st, item, &it);
+  if (rc == ST_NOTFOUND) return RT_COMPLETED;   /* shown as stored */
+  if (rc != ST_OK) return rt_store_fail(c, "reading the log's items");
+  size_t len = strlen(e->fields);
+  char *shown = NULL;
+  bool ours = strcmp(it.instance, instance) == 0 && e->fields[len - 1] == '}';
+  if (ours) shown = rt_printf("%.*s,\"payload\":%s}", (int)(len - 1), e->fields, it.payload);
+  st_item_free(&it);
+  if (!ours) return RT_COMPLETED;
+  if (!shown) return rt_oom(c);
+  mem_free(e->fields, len + 1);
+  e->fields = shown;   /* mem_alloc'd to its length, as the record's strings are */
+  return RT_COMPLETED;
+}
+
 int rt_log(RtCtx *c, const char *instance, StEvent **out, size_t *n) {
   *out = NULL;
   *n = 0;
@@ -442,5 +470,12 @@ int rt_log(RtCtx *c, const char *instance, StEvent **out, size_t *n) {
   st_instance_free(&in);
   rt_recover_instance(c, instance);
   if (st_list_events(c->st, instance, out, n) != ST_OK) return rt_store_fail(c, "reading the log");
+  for (size_t i = 0; i < *n; i++) {
+    if (with_payload(c, instance, &(*out)[i]) == RT_COMPLETED) continue;
+    st_events_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    return RT_USAGE;
+  }
   return RT_COMPLETED;
 }

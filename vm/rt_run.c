@@ -197,12 +197,12 @@ void rt_run_free(RtRun *r) {
 
 /* ---- storing a stop ----------------------------------------------------------- */
 
-/* The checkpoint event names its item and digest, known once the item is in. */
-static char *checkpoint_fields(const char *fields, int64_t item, const char *digest) {
-  const char *rest = strchr(fields, '{');
-  rest = rest ? rest + 1 : "}";
-  while (*rest == ' ' || *rest == '\n' || *rest == '\t' || *rest == '\r') rest++;
-  return rt_printf("{\"item\":%lld,\"digest\":\"%s\"%s%s", (long long)item, digest, *rest == '}' ? "" : ",", rest);
+/* The checkpoint and review_opened events as stored: {item, digest}
+ * (LANGUAGE.md §8), known once the item is in.  The VM's event carries the
+ * payload, which the item row holds and the digest commits to, so the store
+ * keeps it once, in the item; rt_log shows it in the event again. */
+static char *checkpoint_fields(int64_t item, const char *digest) {
+  return rt_printf("{\"item\":%lld,\"digest\":\"%s\"}", (long long)item, digest);
 }
 
 static int64_t payload_int(json_t *p, const char *key, int64_t dflt) {
@@ -335,10 +335,10 @@ static int store_stop(RtRun *r, VmStatus vs, bool new_item) {
     RtEvent *e = &r->ev[i];
     char *f = NULL;
     if (opens && strcmp(e->kind, "checkpoint") == 0 && i + 1 == r->nev) {
-      if (!(f = checkpoint_fields(e->fields, item, digest))) rc = ST_ERR;
+      if (!(f = checkpoint_fields(item, digest))) rc = ST_ERR;
       logged_item = true;
     } else if (strcmp(e->kind, "review_opened") == 0 && nopened < nr.n) {
-      if (!(f = checkpoint_fields(e->fields, nr.item[nopened], nr.digest[nopened]))) rc = ST_ERR;
+      if (!(f = checkpoint_fields(nr.item[nopened], nr.digest[nopened]))) rc = ST_ERR;
       nopened++;
     }
     if (rc == ST_OK) rc = st_append_event(st, r->id, e->at, e->kind, f ? f : e->fields);
@@ -346,10 +346,8 @@ static int store_stop(RtRun *r, VmStatus vs, bool new_item) {
   }
   if (rc == ST_OK && opens && !logged_item) {
     /* a stop the VM logged no checkpoint event for (an action in doubt) */
-    char *pf = rt_printf("{\"payload\":%s}", vm_pending_json(r->vm)), *f = NULL;
-    if (pf && (f = checkpoint_fields(pf, item, digest))) rc = st_append_event(st, r->id, now, "checkpoint", f);
-    else rc = ST_ERR;
-    mem_free(pf, 0);
+    char *f = checkpoint_fields(item, digest);
+    rc = f ? st_append_event(st, r->id, now, "checkpoint", f) : ST_ERR;
     mem_free(f, 0);
   }
   bool reviewing = vs != VM_SUSPENDED && vm_open_reviews(r->vm) > 0;
@@ -363,6 +361,8 @@ static int store_stop(RtRun *r, VmStatus vs, bool new_item) {
     rc = st_delete_snapshot(st, r->id);
     if (rc == ST_NOTFOUND) rc = ST_OK;
   }
+  /* the journal's rows behind this stop are not needed by any replay */
+  if (rc == ST_OK) rc = st_prune_calls(st, r->id, (int64_t)vm_calls_made(r->vm));
   if (rc == ST_OK && vs == VM_FAILED) rc = cancel_approvals(r);
   if (rc == ST_OK) {
     StInstance up = in;

@@ -216,6 +216,10 @@ typedef struct StCall {
 void st_call_free(StCall *c);
 int st_get_call(Store *st, const char *instance, int64_t idx, StCall *out);
 int st_put_call(Store *st, const StCall *c);            /* insert or replace */
+/* Drop the instance's finished rows (done, failed) with an index below
+ * `below`: the calls a stored snapshot has behind it, which no replay can
+ * reach again.  An intent or a retry stays whatever its index. */
+int st_prune_calls(Store *st, const char *instance, int64_t below);
 
 /* ---- calibrated thresholds (hitlvm calibrate --apply) ----------------------- */
 

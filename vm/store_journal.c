@@ -49,6 +49,14 @@ int st_put_call(Store *st, const StCall *c) {
   return sq_run(st, &b, "st_put_call");
 }
 
+int st_prune_calls(Store *st, const char *instance, int64_t below) {
+  SqBind b;
+  sq_start(st, Q_PRUNE_CALLS, &b);
+  sq_bind_text(&b, 1, instance);
+  sq_bind_int(&b, 2, below);
+  return sq_run(st, &b, "st_prune_calls");
+}
+
 /* ---- calibrated thresholds ------------------------------------------------------ */
 
 static void fill_threshold(SqRow *r, void *rec) {

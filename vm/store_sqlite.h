@@ -126,6 +126,8 @@
               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(instance, idx) DO UPDATE "  \
               "SET action = excluded.action, args = excluded.args, state = excluded.state, " \
               "result = excluded.result, at = excluded.at")                                \
+  S(PRUNE_CALLS, "DELETE FROM calls WHERE instance = ?1 AND idx < ?2 "                   \
+                 "AND state IN ('done', 'failed')")                                        \
   S(PUT_THRESHOLD, "INSERT INTO thresholds(playbook, action, value, target, samples, at) " \
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(playbook, action) DO UPDATE " \
                    "SET value = excluded.value, target = excluded.target, "                \

@@ -125,6 +125,8 @@ typedef struct VmCallInfo {
   bool retry;              /* a person approved calling it again after it was in doubt */
 } VmCallInfo;
 void vm_current_call(VM *vm, VmCallInfo *out);
+/* The action calls made so far (the index the next call gets). */
+uint64_t vm_calls_made(VM *vm);
 
 /* A binding may return VM_ACTION_IN_DOUBT (with *result_json a mem_alloc'd
  * JSON object of extra payload fields, or NULL) when the journal shows the

@@ -158,6 +158,11 @@ check "log: the kinds in order" \
   eval 'jq -sc "[.[].kind] | map(select(. != \"action\" and . != \"log\"))" out | grep -qx "\[\"started\",\"checkpoint\",\"verdict\",\"resumed\",\"completed\"\]"'
 check "log: started names the requester" jq_any '.kind == "started" and .requester == "alice"'
 check "log: the checkpoint names its item and digest" jq_any ".kind == \"checkpoint\" and .item == $ITEM and (.digest | length) == 64"
+check "log: the checkpoint shows its item's payload" \
+  jq_any ".kind == \"checkpoint\" and .item == $ITEM and .payload == $(sqlite3 "$DB" "SELECT payload FROM items WHERE id = $ITEM")"
+check "the store keeps the checkpoint event as {item, digest}: the payload once, in the item" \
+  eval '[ "$(sqlite3 "$DB" "SELECT json_group_array(fields) FROM events WHERE instance = '"'$INST'"' AND kind = '"'checkpoint'"'" \
+       | jq -c "map(fromjson | keys)")" = "[[\"digest\",\"item\"]]" ]'
 check "log: the verdict names the reviewer" jq_any '.kind == "verdict" and .reviewer == "bob" and .verdict == "approve"'
 hv log "$INST"
 check "log, human" eval 'status_is 0 && out_has "verdict"'

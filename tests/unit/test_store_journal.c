@@ -76,6 +76,24 @@ static void test_calls(void **state) {
   assert_null(got.action);
   c.instance = (char *)"nobody";
   assert_int_equal(st_put_call(st, &c), ST_NOTFOUND);
+
+  /* pruning below a snapshot's call count: finished rows only, this instance only */
+  add_instance(st, "i2");
+  static const char *const states[] = {"done", "failed", "intent", "retry", "done", "done"};
+  for (int k = 0; k < 6; k++) {
+    StCall r = {(char *)(k < 5 ? "i2" : "i1"), k < 5 ? k : 0, (char *)"a", (char *)"{}", (char *)states[k], NULL, 60};
+    assert_int_equal(st_put_call(st, &r), ST_OK);
+  }
+  assert_int_equal(st_prune_calls(st, "i2", 4), ST_OK);
+  for (int k = 0; k < 5; k++) {
+    int rc = st_get_call(st, "i2", k, &got);
+    assert_int_equal(rc, k < 2 ? ST_NOTFOUND : ST_OK);
+    if (rc == ST_OK) st_call_free(&got);
+  }
+  assert_int_equal(st_get_call(st, "i1", 0, &got), ST_OK);   /* another instance's row stays */
+  st_call_free(&got);
+  assert_int_equal(st_prune_calls(st, "i2", 0), ST_OK);       /* nothing below 0 */
+  assert_int_equal(st_prune_calls(st, "nobody", 9), ST_OK);
   st_close(st);
 }
 
