@@ -2,6 +2,7 @@
 #include "arena.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 struct ArenaBlock {
   ArenaBlock *next;
-  size_t used, size;
+  size_t size;            /* bytes of data */
   max_align_t data[];
 };
 
@@ -29,11 +30,12 @@ void arena_free(Arena *a) {
   ArenaBlock *b = a->head;
   while (b) {
     ArenaBlock *next = b->next;
-    if (b->size >= ARENA_MAP_MIN) mem_unmap(b, sizeof *b + b->size);
+    if (b->size >= ARENA_MAP_MIN - sizeof *b) mem_unmap(b, sizeof *b + b->size);
     else mem_free(b, sizeof *b + b->size);
     b = next;
   }
   a->head = NULL;
+  a->cur = a->end = NULL;
   a->total = 0;
 }
 
@@ -47,38 +49,42 @@ _Static_assert(ARENA_ALIGN >= _Alignof(void *) && ARENA_ALIGN >= _Alignof(int64_
                    ARENA_ALIGN >= _Alignof(double) && ARENA_ALIGN >= _Alignof(size_t),
                "arena allocations hold pointers, int64_t and double");
 
-void *arena_alloc(Arena *a, size_t size) {
+/* arena_alloc when the head block has no room (or size is 0 or absurd) */
+void *arena_alloc_slow(Arena *a, size_t size) {
   size_t align = ARENA_ALIGN;
   if (size > SIZE_MAX / 2) arena_oom(a);
   size = (size + align - 1) / align * align;
   if (size == 0) size = align;
-  ArenaBlock *b = a->head;
-  if (!b || b->size - b->used < size) {
-    /* the next block in the doubling series: its size follows the total so far */
-    size_t step = ARENA_BLOCK;
-    while (step < ARENA_BLOCK_MAX && step <= a->total / 2) step *= 2;
-    size_t bsize = size > step / 2 ? size : step;
-    if (a->limit && a->total + bsize > a->limit) arena_oom(a);
-    /* the big blocks are filled end to end: map their pages in one go */
-    ArenaBlock *nb = bsize >= ARENA_MAP_MIN ? mem_map(sizeof *nb + bsize)
-                                              : mem_calloc(sizeof *nb + bsize);
-    if (!nb) arena_oom(a);
-    a->total += bsize;
-    nb->size = bsize;
-    nb->used = 0;
-    if (b && bsize != step) {
-      /* a big one-off block: keep the current block for small allocations */
-      nb->next = b->next;
-      b->next = nb;
-      nb->used = size;
-      return nb->data;
-    }
-    nb->next = b;
-    a->head = b = nb;
+  if ((size_t)((uintptr_t)a->end - (uintptr_t)a->cur) >= size) {   /* only size 0 comes here with room */
+    void *p = a->cur;
+    a->cur += size;
+    return p;
   }
-  void *p = (char *)b->data + b->used;
-  b->used += size;
-  return p;
+  /* the next block in the doubling series: its size follows the total so far */
+  size_t step = ARENA_BLOCK;
+  while (step < ARENA_BLOCK_MAX && step <= a->total / 2) step *= 2;
+  bool oneoff = size > step / 2;
+  size_t bsize = oneoff ? size : step;
+  /* a big block of the series takes exactly `step` bytes with its header,
+   * so that it is whole 2 MiB pages (mem_map) */
+  if (!oneoff && bsize >= ARENA_MAP_MIN) bsize -= sizeof(ArenaBlock);
+  if (a->limit && a->total + bsize > a->limit) arena_oom(a);
+  ArenaBlock *nb = bsize >= ARENA_MAP_MIN - sizeof(ArenaBlock) ? mem_map(sizeof *nb + bsize)
+                                                               : mem_calloc(sizeof *nb + bsize);
+  if (!nb) arena_oom(a);
+  a->total += bsize;
+  nb->size = bsize;
+  if (a->head && oneoff) {
+    /* a big one-off block: keep the current block for small allocations */
+    nb->next = a->head->next;
+    a->head->next = nb;
+    return nb->data;
+  }
+  nb->next = a->head;
+  a->head = nb;
+  a->cur = (char *)nb->data + size;
+  a->end = (char *)nb->data + bsize;
+  return nb->data;
 }
 
 void *arena_grow(Arena *a, void *old, size_t elem, size_t old_n, size_t new_cap) {

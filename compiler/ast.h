@@ -307,6 +307,8 @@ typedef struct Ast {
   struct { Decl **v; uint32_t n, cap; } decls;   /* in source order */
   StmtList body;                                 /* top-level statements, in order */
   uint32_t body_nslots;                          /* the body's frame size; by the checker */
+  const bool *waits;        /* per decl: a fn that calls an action or waits, directly or through
+                               another fn; by the checker (NULL before) */
 } Ast;
 
 /* ---- construction helpers (used by the parser) -------------------------- */

@@ -290,6 +290,7 @@ bool ck_check(Ast *ast, Diags *d) {
   for (uint32_t i = 0; i < n; i++)
     if (ast->decls.v[i]->kind == D_FN) check_fn(c, ast->decls.v[i], (int)i);
   propagate_waits(c);
+  ast->waits = c->waits;
 
   ck_begin_frame(c, CK_BODY, NULL, -1);
   ck_stmts(c, &ast->body);

@@ -57,39 +57,58 @@ static void note_line(Cg *g) {
   f->lines[f->nlines++] = (BcLine){f->len, f->line};
 }
 
+static uint32_t insn_size(const char *ops) {
+  uint32_t size = 1;
+  for (const char *p = ops; *p; p++) size += *p == 'h' ? 2 : *p == 'j' ? 4 : 1;
+  return size;
+}
+
+/* An opcode and at most four operands of at most four bytes: no instruction
+ * is longer, so one test of this much room covers every instruction. */
+enum { CG_MAX_INSN = 17 };
+
 uint32_t cg_emit(Cg *g, Opcode op, int64_t a, int64_t b, int64_t c, int pops) {
   CgFn *f = &g->f;
   const char *ops = operand_letters[op];
-  uint32_t size = 1;
-  for (const char *p = ops; *p; p++) size += *p == 'h' ? 2 : *p == 'j' ? 4 : 1;
-  if (f->len > BC_MAX_CODE - size) {
-    if (!g->too_big) {
-      g->too_big = true;
-      cg_limit(g, "bytes of code in one function", BC_MAX_CODE);
+  if (f->len > BC_MAX_CODE - CG_MAX_INSN) {   /* near the limit: the exact size decides */
+    uint32_t size = insn_size(ops);
+    if (f->len > BC_MAX_CODE - size) {
+      if (!g->too_big) {
+        g->too_big = true;
+        cg_limit(g, "bytes of code in one function", BC_MAX_CODE);
+      }
+      return 0;
     }
+  }
+  if (f->len + CG_MAX_INSN > f->cap && !cg_grow(g, (void **)&f->code, &f->cap, f->len + CG_MAX_INSN, 1))
     return 0;
-  }
-  while (f->len + size > f->cap) {
-    if (!cg_grow(g, (void **)&f->code, &f->cap, f->len + size, 1)) return 0;
-  }
   note_line(g);
 
-  uint32_t at = f->len, jat = 0;
-  f->code[at++] = (uint8_t)op;
+  /* the opcode, then the operands in the order of its letters (vm/opcodes.h),
+   * little-endian; a jump's offset is 0 until it is patched */
+  uint8_t *code = f->code, *p = code + f->len;
+  uint32_t jat = 0;
+  *p++ = (uint8_t)op;
   int64_t v[3] = {a, b, c};
-  int k = 0;
-  for (const char *p = ops; *p; p++) {
-    int64_t x = k < 3 ? v[k++] : 0;
-    switch (*p) {
-    case 'h': put(f, &at, (uint64_t)(x & 0xFFFF), 2); break;
-    case 'b': case 's': put(f, &at, (uint64_t)(x & 0xFF), 1); break;
+  for (int k = 0; ops[k]; k++) {
+    uint64_t x = (uint64_t)(k < 3 ? v[k] : 0);
+    switch (ops[k]) {
+    case 'h':
+      p[0] = (uint8_t)x;
+      p[1] = (uint8_t)(x >> 8);
+      p += 2;
+      break;
     case 'j':
-      jat = at;
-      put(f, &at, 0, 4);
+      jat = (uint32_t)(p - code);
+      p[0] = p[1] = p[2] = p[3] = 0;
+      p += 4;
+      break;
+    default:   /* 'b', 's' */
+      *p++ = (uint8_t)x;
       break;
     }
   }
-  f->len = at;
+  f->len = (uint32_t)(p - code);
 
   int np = op_pops[op] < 0 ? pops : op_pops[op];
   f->depth -= np;

@@ -767,8 +767,10 @@ static ExReport *analyze(Ast *ast, Diags *d, bool keep) {
   x.argv = arena_alloc(&ast->arena, maxparams * sizeof *x.argv);
   if (keep) x.report = arena_alloc(&ast->arena, sizeof *x.report);
   Walk w = {.x = &x};
+  /* a fn the checker found no action call (or wait) in has no call site */
   for (uint32_t i = 0; i < ast->decls.n; i++)
-    if (ast->decls.v[i]->kind == D_FN) w_stmts(&w, &ast->decls.v[i]->u.fn.body);
+    if (ast->decls.v[i]->kind == D_FN && (!ast->waits || ast->waits[i]))
+      w_stmts(&w, &ast->decls.v[i]->u.fn.body);
   w_stmts(&w, &ast->body);
   if (x.report && x.report->n > 1)
     qsort(x.report->v, x.report->n, sizeof *x.report->v, by_position);

@@ -22,7 +22,7 @@ typedef struct LexState {
   Diags *d;
   Arena *arena;
   uint32_t line, col;          /* position of the next character */
-  size_t byte;
+  uint32_t byte;               /* offset of the next character (sources are below 2 GiB) */
   LexFrame *stack;             /* open brackets, innermost last */
   uint32_t depth, cap;
   void *flex[8];               /* blocks flex allocated (see lexalloc) */

@@ -14,9 +14,13 @@
 #include "compiler/ast.h"
 #include "compiler/diag.h"
 
+/* A token's or a rule's extent: lines and columns (characters) for
+ * diagnostics, bytes for quoting source text.  24 bytes: the parser copies
+ * one per shift and per reduction, so it is kept small (sources are below
+ * 2 GiB, lex_open). */
 typedef struct PsLoc {
-  uint32_t first_line, first_column, last_line, last_column;
-  size_t first_byte, last_byte;
+  uint32_t first_line, first_column, first_byte;
+  uint32_t last_line, last_column, last_byte;
 } PsLoc;
 
 typedef struct PsCtx PsCtx;
@@ -172,8 +176,9 @@ static void call_clause(PsCtx *ctx, Expr *call, Expr *value, PsLoc kw, bool conf
 %left '+' '-'
 %left '*' '/' IDIV '%'
 %precedence UMINUS
+%precedence '[' '.'
 
-%type <e> expr postfix primary string interp_tail map_key ctx_name
+%type <e> expr string interp_tail map_key
 %type <el> args arg_list list_items
 %type <map> map_body map_list
 %type <kv> map_entry
@@ -666,25 +671,21 @@ expr
   | '-' expr %prec UMINUS { $$ = mk_un(ctx, OP_NEG, $2, @1); }
   | expr K_WITH K_CONFIDENCE expr %prec K_WITH { $$ = $1; call_clause(ctx, $1, $4, @2, true); }
   | expr K_BECAUSE expr { $$ = $1; call_clause(ctx, $1, $3, @2, false); }
-  | postfix
-  ;
-
-postfix
-  : primary
-  | postfix '[' expr ']' {
+  /* Postfix operators bind tightest ('[' and '.' have the highest
+   * precedence), and the atoms are alternatives of expr itself rather than
+   * of a chain expr <- postfix <- primary: an atom costs the parser one
+   * reduction, not three. */
+  | expr '[' expr ']' {
       $$ = ast_expr(A, E_INDEX, sp(@2));
       $$->u.index.a = $1; $$->u.index.b = $3;
       set_depth(ctx, $$, $1->depth > $3->depth ? $1->depth : $3->depth);
     }
-  | postfix '.' name_or_kw {
+  | expr '.' name_or_kw {
       $$ = ast_expr(A, E_FIELD, sp(@2));
       $$->u.field.a = $1; $$->u.field.name = $3; $$->u.field.name_span = sp(@3);
       set_depth(ctx, $$, $1->depth);
     }
-  ;
-
-primary
-  : INT { $$ = ast_expr(A, E_INT, sp(@1)); $$->u.i = $1; }
+  | INT { $$ = ast_expr(A, E_INT, sp(@1)); $$->u.i = $1; }
   | INT_MIN_LIT {
       $$ = ast_expr(A, E_INT, sp(@1)); $$->u.i = INT64_MIN;
       /* valid only right after a unary minus, which takes it off this list */
@@ -702,7 +703,12 @@ primary
   | K_NIL { $$ = ast_expr(A, E_NIL, sp(@1)); }
   | string
   | IDENT { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = $1; $$->u.name.slot = -1; }
-  | ctx_name
+  /* the risk-context keywords read as names (the checker allows them in rules) */
+  | K_ACTION { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = "action"; $$->u.name.slot = -1; }
+  | K_IRREVERSIBLE { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = "irreversible"; $$->u.name.slot = -1; }
+  | K_BLAST { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = "blast"; $$->u.name.slot = -1; }
+  | K_COMPLIANCE { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = "compliance"; $$->u.name.slot = -1; }
+  | K_CONFIDENCE { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = "confidence"; $$->u.name.slot = -1; }
   | IDENT '(' args ')' {
       $$ = ast_expr(A, E_CALL, sp(@1));
       $$->u.call.name = $1; $$->u.call.args = *$3;
@@ -724,15 +730,6 @@ primary
       for (uint32_t i = 0; i < $2->vals.n; i++) if ($2->vals.v[i]->depth > d) d = $2->vals.v[i]->depth;
       set_depth(ctx, $$, d);
     }
-  ;
-
-/* the risk-context keywords read as names (the checker allows them in rules) */
-ctx_name
-  : K_ACTION { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = "action"; $$->u.name.slot = -1; }
-  | K_IRREVERSIBLE { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = "irreversible"; $$->u.name.slot = -1; }
-  | K_BLAST { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = "blast"; $$->u.name.slot = -1; }
-  | K_COMPLIANCE { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = "compliance"; $$->u.name.slot = -1; }
-  | K_CONFIDENCE { $$ = ast_expr(A, E_NAME, sp(@1)); $$->u.name.name = "confidence"; $$->u.name.slot = -1; }
   ;
 
 string

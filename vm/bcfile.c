@@ -44,7 +44,7 @@ typedef struct Wr {
   bool failed;               /* out of memory, or a string too long to encode */
 } Wr;
 
-static void w_bytes(Wr *w, const void *p, size_t n) {
+static void w_bytes_grow(Wr *w, const void *p, size_t n) {
   if (w->failed || n == 0) return;
   if (n > SIZE_MAX / 2 - w->len) { w->failed = true; return; }
   if (w->len + n > w->cap) {
@@ -59,10 +59,34 @@ static void w_bytes(Wr *w, const void *p, size_t n) {
   w->len += n;
 }
 
-static void w_le(Wr *w, uint64_t v, int n) {
+/* Inline when the bytes fit: a module is hundreds of thousands of small
+ * writes.  (Bytes written after a failure are thrown away with the buffer.) */
+static inline void w_bytes(Wr *w, const void *p, size_t n) {
+  if (n <= w->cap - w->len && w->buf) {
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+    return;
+  }
+  w_bytes_grow(w, p, n);
+}
+
+static inline void w_le(Wr *w, uint64_t v, int n) {
   uint8_t b[8];
   for (int i = 0; i < n; i++) b[i] = (uint8_t)(v >> (8 * i));
   w_bytes(w, b, (size_t)n);
+}
+
+/* About the bytes w_body writes for m (strings of names and labels aside),
+ * so that the buffer is allocated once, not doubled a dozen times. */
+static size_t body_estimate(const Module *m) {
+  size_t n = 4096;
+  for (uint32_t i = 0; i < m->nconsts; i++) n += 13 + (m->consts[i].kind == K_STR ? m->consts[i].len : 0);
+  for (uint32_t i = 0; i < m->nfuncs; i++) {
+    const BcFunc *f = &m->funcs[i];
+    n += 32 + (size_t)f->nparams * 4 + f->code_len + (size_t)f->nlines * 8;
+  }
+  n += (size_t)m->ncalls * 16 + (size_t)m->nglobals * 32 + (size_t)m->nactions * 64;
+  return n;
 }
 
 static void w_u8(Wr *w, uint8_t v) { w_le(w, v, 1); }
@@ -235,6 +259,9 @@ bool bc_write(const Module *m, uint8_t **out, size_t *len) {
   *len = 0;
   if (!m) return false;
   Wr w = {0};
+  size_t guess = HDR_SIZE + body_estimate(m);
+  w.buf = mem_alloc(guess);
+  w.cap = w.buf ? guess : 0;   /* on failure w_bytes tries again, and fails properly */
   uint8_t header[HDR_SIZE] = {0};
   w_bytes(&w, header, sizeof header);   /* filled in below, once the body is known */
   w_body(&w, m);

@@ -12,9 +12,11 @@
 
 void *mem_alloc(size_t size);                          /* NULL on failure */
 void *mem_calloc(size_t size);                         /* zeroed; NULL on failure */
-/* Large zeroed blocks straight from the system, with their pages mapped up
- * front (one system call instead of a page fault per 4 KiB); free with
- * mem_unmap and the same size.  Falls back to mem_calloc / mem_free. */
+/* Large zeroed blocks straight from the system; free with mem_unmap and the
+ * same size.  From 2 MiB, where the kernel grants transparent huge pages to
+ * regions that ask, the block is 2 MiB-aligned and asks for them (a fault
+ * per 2 MiB); otherwise its pages are mapped up front (one system call
+ * instead of a page fault per 4 KiB).  Falls back to mem_calloc / mem_free. */
 void *mem_map(size_t size);
 void mem_unmap(void *p, size_t size);
 void *mem_realloc(void *p, size_t old_size, size_t new_size);  /* NULL on failure, p untouched */

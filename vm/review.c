@@ -154,10 +154,11 @@ static void open_item(VM *vm, int32_t site, int32_t call, Value title, Value ste
   vm_map_put(vm, p, "calls", calls);
   vm_map_put(vm, p, "by", vm_text(vm, by));
   char iso[32];
-  vm_iso_time((int64_t)time(NULL) + (within > 0 ? within : 86400), iso);
+  int64_t opened = (int64_t)time(NULL);
+  vm_iso_time(opened + (within > 0 ? within : 86400), iso);
   vm_map_put(vm, p, "deadline", vm_text(vm, iso));
   grow_open(vm);
-  vm->open[vm->nopen++] = (OpenReview){0, site, call, pv, kept};
+  vm->open[vm->nopen++] = (OpenReview){0, site, call, pv, kept, opened};
   if (vm->ev_fn) {
     char *pj = vm_value_to_json(vm, pv);
     size_t n = strlen(pj) + 16;
@@ -300,6 +301,11 @@ const char *vm_new_review_json(VM *vm, uint32_t k) {
   mem_free(vm->review_json, 0);
   vm->review_json = j;
   return j;
+}
+
+int64_t vm_new_review_opened(VM *vm, uint32_t k) {
+  OpenReview *o = new_review(vm, k);
+  return o ? o->opened : -1;
 }
 
 bool vm_review_digest(VM *vm, uint32_t k, const char *instance, int64_t item, char hex[65]) {

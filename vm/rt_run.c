@@ -352,7 +352,8 @@ static int store_reviews(RtRun *r, int64_t now, NewReviews *nr) {
     it.quorum = 1;
     it.editable = "[]";
     it.status = "open";
-    it.created = now;
+    int64_t opened = vm_new_review_opened(r->vm, 0);
+    it.created = opened > 0 && opened <= now ? opened : now;   /* its window started when it opened */
     it.deadline = deadline;
     it.timeout_verdict = -1;   /* expire passes a review past its window */
     int rc = st_insert_item(st, &it);

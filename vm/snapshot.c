@@ -658,7 +658,7 @@ static bool restore_reviews(R *r, uint32_t nf, uint32_t nh, bool ended) {
       return r_fail(r, "an open review's values are of the wrong types");
     if (call >= 0 && (AS_LIST(kept)->n != 2 || AS_LIST(kept)->v[0].t != V_MAP))
       return r_fail(r, "a routed review does not keep its call's arguments and result");
-    vm->open[vm->nopen++] = (OpenReview){item, site, call, payload, kept};
+    vm->open[vm->nopen++] = (OpenReview){item, site, call, payload, kept, 0};
   }
   return true;
 }

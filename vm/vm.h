@@ -176,6 +176,9 @@ void vm_set_queue_fn(VM *vm, int64_t (*fn)(void *user), void *user);
 uint32_t vm_new_reviews(VM *vm);
 const char *vm_new_review_json(VM *vm, uint32_t k);
 bool vm_review_digest(VM *vm, uint32_t k, const char *instance, int64_t item, char hex[65]);
+/* When the k-th new review opened (Unix seconds: its window starts then and
+ * its deadline is that plus `within`), or -1. */
+int64_t vm_new_review_opened(VM *vm, uint32_t k);
 bool vm_review_assign(VM *vm, uint32_t k, int64_t item);
 /* Review items still open (named or not); whether item is one of them. */
 uint32_t vm_open_reviews(VM *vm);

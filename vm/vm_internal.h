@@ -42,6 +42,7 @@ typedef struct OpenReview {
   Value payload;            /* {title, step, calls, by, deadline} */
   Value kept;               /* site: list of the frame's first nlive locals as they were at the
                                block's end; routed: list [args map, result] */
+  int64_t opened;           /* Unix seconds when it opened (its window starts); not in snapshots */
 } OpenReview;
 
 struct VM {

@@ -175,6 +175,19 @@ check "expire: the item is expired" jq_is .status '"expired"'
 hv instances --json
 check "expire: the instance is completed" jq_is ".[] | select(.id == \"$INST\") | .status" '"completed"'
 
+# ---- a review's window starts when it opens, not when the run stops ----------
+cat >slow.hitl <<'EOF2'
+playbook slow "a review, then a slow call before the run stops"
+action send_reply(to: string, text: string) -> bool
+review "Sent" within 2h { send_reply("a", "b") }
+send_reply("c", "d")
+return 1
+EOF2
+cp reply.mock.json slow.mock.json
+HITL_ACTION_DELAY_US=1100000 "$HITLVM" run slow.hitl --as agent --json --mock slow.mock.json >out 2>err
+check "the window is exactly 2h from its opening, though the run stopped later" \
+  jq_is '.pending[0] | ((.deadline | fromdateiso8601) - (.created | fromdateiso8601))' 7200
+
 # ---- a signed group signs its reviews too ------------------------------------
 PUB=$("$HITLVM" keygen ros 2>/dev/null)
 hv reviewers add ros --group audit --key "$PUB"
