@@ -233,8 +233,7 @@ int rt_decide(RtCtx *c, const StItem *it, const char *verdict, const char *revie
   memset(out, 0, sizeof *out);
   snprintf(out->instance, sizeof out->instance, "%s", it->instance);
   out->quorum = it->quorum;
-  StInstance in;
-  if (st_get_instance(c->st, it->instance, &in) != ST_OK) return rt_store_fail(c, "reading the item's instance");
+  StInstance in = {0};
   int status = RT_USAGE;
   char *vj = NULL, *ev = NULL, err[1024];
   StVerdict *votes = NULL;
@@ -243,6 +242,18 @@ int rt_decide(RtCtx *c, const StItem *it, const char *verdict, const char *revie
   RtRun r = {0};
   bool review = strcmp(it->kind, "review") == 0;
   bool vote = !review && it->quorum > 1 && strcmp(item_status, "decided") == 0, open_txn = false;
+  /* the write lock first: the instance, its snapshot and the item are read
+   * as the claim will find them, in one transaction */
+  int rc = st_begin(c->st);
+  if (rc != ST_OK) {
+    rt_store_fail(c, "cannot claim the item");
+    goto done;
+  }
+  open_txn = true;
+  if (st_get_instance(c->st, it->instance, &in) != ST_OK) {
+    rt_store_fail(c, "reading the item's instance");
+    goto done;
+  }
   if (strcmp(in.status, "suspended") != 0 && st_get_item(c->st, it->id, &now) == ST_OK &&
       strcmp(now.status, "open") != 0) {
     /* a racing decider claimed it (and set the instance running) since we read it */
@@ -267,13 +278,7 @@ int rt_decide(RtCtx *c, const StItem *it, const char *verdict, const char *revie
             (long long)it->id);
     goto done;
   }
-  int rc = st_begin(c->st);
-  if (rc != ST_OK) {
-    rt_store_fail(c, "cannot claim the item");
-    goto done;
-  }
-  open_txn = true;
-  /* under the write lock: the item and its votes as they are now */
+  /* the item and its votes as they are now */
   if ((rc = st_get_item(c->st, it->id, &now)) != ST_OK) {
     rt_store_fail(c, "reading the item");
     goto done;
