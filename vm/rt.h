@@ -164,6 +164,7 @@ typedef struct RtRun {
   struct Ffi *ffi;                    /* `from` actions through libffi */
   int64_t verdict_item;               /* the item whose verdict this segment applies, 0 = none */
   int64_t segment;                    /* the instance's segment count, as its stop records it */
+  uint64_t calls_before;              /* the VM's action calls when the segment began */
   char *base_dir;                     /* the playbook's folder (run only), for `from` libraries */
   uint8_t hash[32];                   /* the program's */
   uint8_t *bytes;                     /* its .hbc bytes (run only, stored with the instance) */

@@ -96,6 +96,9 @@ char *rt_may_not_decide(RtCtx *c, const StItem *it, const char *name) {
       return rt_printf("%s is not a member of group %s, which decides item %lld", name, it->by, (long long)it->id);
     if (rc != ST_OK) return rt_printf("cannot read the reviewer registry: %s", st_errmsg(c->st));
   }
+  /* votes: only a quorum item takes more than one verdict (the store's
+   * unique (item, reviewer) refuses a second vote in any case) */
+  if (it->quorum <= 1) return NULL;
   StVerdict *v = NULL;
   size_t n = 0;
   if (st_list_verdicts(c->st, it->id, &v, &n) != ST_OK) return rt_printf("cannot read the votes: %s", st_errmsg(c->st));
@@ -294,15 +297,18 @@ int rt_decide(RtCtx *c, const StItem *it, const char *verdict, const char *revie
     rt_fail(c, "verdict", "%s already voted on item %lld", reviewer, (long long)it->id);
     goto done;
   }
-  if (rc == ST_OK) rc = st_list_verdicts(c->st, it->id, &votes, &nvotes);
+  /* a quorum's votes so far; an item of quorum 1 is decided by this verdict alone */
+  if (rc == ST_OK && it->quorum > 1) rc = st_list_verdicts(c->st, it->id, &votes, &nvotes);
   if (rc != ST_OK) {
     rt_store_fail(c, "cannot record the verdict");
     goto done;
   }
-  int approvals = rt_count_approvals(votes, nvotes);
+  const StVerdict *vs = it->quorum > 1 ? votes : &v;
+  size_t nv = it->quorum > 1 ? nvotes : 1;
+  int approvals = rt_count_approvals(vs, nv);
   bool deciding = !vote || strcmp(verdict, "approve") != 0 || approvals >= it->quorum;
   ev = verdict_event(it->id, verdict, reviewer, reason, edits, it->quorum > 1 ? approvals : -1, it->quorum);
-  vj = deciding ? rt_votes_verdict_json(votes + (vote ? 0 : nvotes - 1), vote ? nvotes : 1) : NULL;
+  vj = deciding ? rt_votes_verdict_json(vs + (vote ? 0 : nv - 1), vote ? nv : 1) : NULL;
   if (!ev || (deciding && !vj)) {
     rt_oom(c);
     goto done;

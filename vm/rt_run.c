@@ -234,6 +234,7 @@ static int64_t open_items(void *user) {
 }
 
 static void run_bind(RtRun *r) {
+  r->calls_before = vm_calls_made(r->vm);
   vm_set_queue_fn(r->vm, open_items, r);
   if (r->mocks && !mock_set_witness_id(r->mocks, r->id)) r->lost = true;
   vm_bind_actions(r->vm, journal_call, r);
@@ -428,8 +429,10 @@ static int store_stop(RtRun *r, VmStatus vs, bool new_item) {
     rc = st_delete_snapshot(st, r->id);
     if (rc == ST_NOTFOUND) rc = ST_OK;
   }
-  /* the journal's rows behind this stop are not needed by any replay */
-  if (rc == ST_OK) rc = st_prune_calls(st, r->id, (int64_t)vm_calls_made(r->vm));
+  /* the journal's rows behind this stop are not needed by any replay (the
+   * last stop dropped those before it: nothing to do without new calls) */
+  if (rc == ST_OK && vm_calls_made(r->vm) != r->calls_before)
+    rc = st_prune_calls(st, r->id, (int64_t)vm_calls_made(r->vm));
   if (rc == ST_OK && vs == VM_FAILED) rc = cancel_approvals(r);
   if (rc == ST_OK) {
     StInstance up = {0};
