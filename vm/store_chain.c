@@ -8,6 +8,7 @@
  * (sq_backfill_chains). */
 #include "store_sqlite.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "mem.h"
@@ -188,11 +189,19 @@ int sq_chain_verdict(Store *st, const StVerdict *v) {
 
 static int append_event(Store *st, const char *instance, int64_t at, const char *kind, const char *fields) {
   SqBind b;
-  sq_start(st, Q_LAST_EVENT, &b);
-  sq_bind_text(&b, 1, instance);
   int64_t seq;
   char prev[65], hash[65];
-  int rc = sq_last_link(st, &b, "st_append_event", &seq, prev);
+  int rc = ST_OK;
+  if (st->in_txn && instance && strcmp(st->link_instance, instance) == 0) {
+    /* appended to in this transaction: the link is the one we wrote */
+    seq = st->link_seq;
+    memcpy(prev, st->link_hash, 65);
+  } else {
+    sq_start(st, Q_LAST_EVENT, &b);
+    sq_bind_text(&b, 1, instance);
+    rc = sq_last_link(st, &b, "st_append_event", &seq, prev);
+  }
+  st->link_instance[0] = '\0';
   if (rc != ST_OK) return rc;
   if (!st_event_hash(seq ? prev : NULL, instance, seq + 1, at, kind, fields, hash)) return sq_oom(st);
   sq_start(st, Q_APPEND_EVENT, &b);
@@ -203,7 +212,13 @@ static int append_event(Store *st, const char *instance, int64_t at, const char 
   sq_bind_text(&b, 5, fields);
   sq_bind_text(&b, 6, hash);
   if ((rc = sq_run(st, &b, "st_append_event")) != ST_OK) return rc;
-  return put_link(st, Q_PUT_HEAD, instance, seq + 1, hash, "st_append_event");
+  rc = put_link(st, Q_PUT_HEAD, instance, seq + 1, hash, "st_append_event");
+  if (rc == ST_OK && st->in_txn && strlen(instance) < sizeof st->link_instance) {
+    snprintf(st->link_instance, sizeof st->link_instance, "%s", instance);
+    st->link_seq = seq + 1;
+    memcpy(st->link_hash, hash, 65);
+  }
+  return rc;
 }
 
 /* seq is the last + 1, the hash chained to the last's, and the instance's

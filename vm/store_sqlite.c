@@ -207,6 +207,7 @@ int st_begin(Store *st) {
     return ST_ERR;
   }
   SqBind b;
+  st->link_instance[0] = '\0';
   sq_start(st, Q_BEGIN, &b);
   int rc = sq_run(st, &b, "st_begin");
   if (rc == ST_OK) st->in_txn = true;
@@ -225,6 +226,7 @@ int st_commit(Store *st) {
     return ST_ERR;
   }
   st->in_txn = false;
+  st->link_instance[0] = '\0';
   if (sqlite3_get_autocommit(st->db)) {
     sq_err(st, "st_commit: the transaction was rolled back after an earlier error");
     return ST_ERR;
@@ -244,6 +246,7 @@ int st_commit(Store *st) {
 /* Safe after any failure, and a no-op without an open transaction. */
 int st_rollback(Store *st) {
   st->in_txn = false;
+  st->link_instance[0] = '\0';
   if (sqlite3_get_autocommit(st->db)) return ST_OK;
   return end_txn(st, Q_ROLLBACK, "st_rollback");
 }

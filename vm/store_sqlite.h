@@ -168,6 +168,11 @@ struct Store {
   sqlite3 *db;
   sqlite3_stmt *q[Q_COUNT];   /* prepared on first use, reset after each */
   bool in_txn;                /* between st_begin and st_commit / st_rollback */
+  /* the last event appended in the open transaction (store_chain.c): the
+   * next append to the same instance links to it without reading it back */
+  char link_instance[64];
+  int64_t link_seq;
+  char link_hash[65];
   int start_rc;               /* the status of the last sq_start that failed */
   int version;
   char err[512];

@@ -21,13 +21,39 @@ static void test_events(void **state) {
   assert_int_equal(st_append_event(st, "i2", 300, "resumed", "{}"), ST_OK);
   assert_int_equal(st_append_event(st, "i2", 301, "completed", "{\"result\":1}"), ST_OK);
   assert_int_equal(st_commit(st), ST_OK);
+  /* two instances in turn in one transaction, one rolled back: the chains hold */
+  add_instance(st, "i3");
+  assert_int_equal(st_begin(st), ST_OK);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(st_append_event(st, "i3", 400 + i, "log", "{}"), ST_OK);
+    assert_int_equal(st_append_event(st, i == 1 ? "i3" : "i1", 500 + i, "log", "{}"), ST_OK);
+  }
+  assert_int_equal(st_rollback(st), ST_OK);
+  assert_int_equal(st_begin(st), ST_OK);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(st_append_event(st, "i3", 400 + i, "log", "{}"), ST_OK);
+    assert_int_equal(st_append_event(st, i == 1 ? "i3" : "i1", 500 + i, "log", "{}"), ST_OK);
+  }
+  assert_int_equal(st_commit(st), ST_OK);
+  assert_int_equal(st_append_event(st, "i3", 600, "log", "{}"), ST_OK);
+  StAudit a;
+  assert_int_equal(st_audit(st, NULL, &a), ST_OK);
+  if (!a.ok) fail_msg("audit: %s %lld: %s", a.instance, (long long)a.seq, a.problem);
+  StEvent *e3;
+  size_t n3;
+  assert_int_equal(st_list_events(st, "i3", &e3, &n3), ST_OK);
+  assert_int_equal(n3, 5);
+  for (size_t i = 0; i < n3; i++) assert_int_equal(e3[i].seq, (int64_t)i + 1);
+  st_events_free(e3, n3);
+  st_close(st);
+  st = open_store();
   assert_int_equal(st_append_event(st, "nobody", 1, "log", "{}"), ST_NOTFOUND);
   assert_int_equal(st_append_event(st, "i1", 1, "log", NULL), ST_ERR);
   StEvent *v;
   size_t n;
   assert_int_equal(st_list_events(st, "i1", &v, &n), ST_OK);
-  assert_int_equal(n, 5);
-  for (size_t i = 0; i < n; i++) {
+  assert_int_equal(n, 7);
+  for (size_t i = 0; i < 5; i++) {
     char fields[64];
     snprintf(fields, sizeof fields, "{\"n\":%zu}", i);
     assert_int_equal(v[i].seq, (int64_t)i + 1);
