@@ -150,10 +150,21 @@ static int configure(Store *st) {
    * (docs/store.md, "Speed").  A file that is not a database fails at the
    * first read below, not here. */
   sqlite3_exec(st->db, "PRAGMA page_size = 2048", NULL, NULL, NULL);
-  /* the first read: a file that is not a database fails here */
+  /* the first read: a file that is not a database fails here.  Opening the
+   * WAL can meet another process closing the store (its last connection
+   * checkpoints and removes the WAL under an exclusive lock), and SQLite
+   * answers that with SQLITE_BUSY without its busy handler: wait for it
+   * here, up to the busy timeout. */
   sqlite3_stmt *s = NULL;
   int rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
-  if (rc == SQLITE_OK) rc = sqlite3_step(s);
+  for (int waited = 0, ms = busy_ms(); rc == SQLITE_OK;) {
+    rc = sqlite3_step(s);
+    if ((rc & 0xff) != SQLITE_BUSY || waited >= ms) break;
+    sqlite3_reset(s);
+    sqlite3_sleep(5);
+    waited += 5;
+    rc = SQLITE_OK;
+  }
   if (rc != SQLITE_ROW) {
     int out = sq_fail(st, rc, "setting the WAL journal");
     sqlite3_finalize(s);

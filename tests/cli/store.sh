@@ -167,6 +167,21 @@ check "log: the verdict names the reviewer" jq_any '.kind == "verdict" and .revi
 hv log "$INST"
 check "log, human" eval 'status_is 0 && out_has "verdict"'
 
+# ---- a new store opened by several processes at once -----------------------------------------------
+# (each sets the WAL journal; one that met another mid-way got "database is locked", SQLite's busy
+# handler not being called there)
+printf 'playbook t "t"\nreturn 1\n' > t.hitl
+"$HITLC" t.hitl -o t.hbc >/dev/null 2>&1
+: > open_errors
+for round in 1 2 3 4 5 6 7 8 9 10; do
+  rm -f fresh.db fresh.db-wal fresh.db-shm
+  for j in 1 2 3 4 5 6; do
+    HITL_STORE_SYNC=NORMAL "$HITLVM" run t.hbc --json --store fresh.db >/dev/null 2>>open_errors &
+  done
+  wait
+done
+check "a new store opened by six processes at once, ten times: no one refused" eval '[ ! -s open_errors ]'
+
 # ---- expire ----------------------------------------------------------------------------------------
 hv run gated.hitl --as alice --json
 GITEM=$(jq -r '.pending[0].id' out)
